@@ -1,0 +1,7 @@
+import type { Command } from '../io.js';
+
+// Placeholder until this command lands; it exits non-zero so nothing mistakes it for working.
+export const start: Command = (_argv, io) => {
+  io.stderr.write('spagate start: not built yet\n');
+  return Promise.resolve(1);
+};

@@ -1,0 +1,118 @@
+/**
+ * The ports the core declares and the adapters implement. Each has an in-memory version
+ * under src/adapters/memory-*.ts for tests and dry runs.
+ */
+import type { Grant, GrantCounters, GrantRecord, ReceivedPacket, SpaEvent, StoredEvent } from './model.js';
+
+/** Wall-clock time. Tests pass a manual clock. */
+export interface Clock {
+  /** Unix epoch milliseconds. */
+  now(): number;
+}
+
+/** Cryptographically strong random bytes. */
+export interface RandomSource {
+  bytes(n: number): Buffer;
+}
+
+/** The subset of pino the rest of the code uses; adapters get a child logger as a parameter. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/**
+ * Delivers received SPA datagrams. `start` resolves once the source is listening; the
+ * handler is called synchronously per packet and must not throw (the source guards it
+ * anyway and counts a throw as an internal error).
+ */
+export interface PacketSource {
+  readonly kind: string;
+  start(onPacket: (p: ReceivedPacket) => void): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A grant as found in the firewall: its id and the expiry written into its rules. */
+export interface InstalledGrant {
+  id: string;
+  /** Epoch ms; from `_exp_<seconds>` comments this is a whole second. */
+  expiresAt: number;
+}
+
+/**
+ * The firewall: installs and removes the rules of grants. Implementations own their
+ * chains (iptables: fwknop's FWKNOP_* chains) or table (nftables) and never touch others'
+ * rules except the jumps into their own. Every method either fully succeeds or throws a
+ * FirewallError/CommandError leaving the previous state in place.
+ */
+export interface Firewall {
+  readonly backend: 'iptables' | 'nftables' | 'memory';
+  /** Create owned chains/table and jumps. With `flush`, first remove everything owned. */
+  start(opts: { flush: boolean }): Promise<void>;
+  /** Install the rules of these grants (one batch). Re-installing a present grant id replaces it. */
+  install(grants: readonly Grant[]): Promise<void>;
+  /** Remove the rules of these grants (one batch); absent ones are ignored. */
+  remove(grants: readonly Grant[]): Promise<void>;
+  /** What is present now. */
+  listInstalled(): Promise<InstalledGrant[]>;
+  /** Remove every owned rule whose grant id is not in `keep`. Returns the ids removed. */
+  removeOrphans(keep: ReadonlySet<string>): Promise<string[]>;
+  /** Per grant id. */
+  counters(): Promise<Map<string, GrantCounters>>;
+  /** With `flush`, remove owned chains/table and jumps (FLUSH_IPT_AT_EXIT). */
+  stop(opts: { flush: boolean }): Promise<void>;
+}
+
+/** One entry of the persistent replay cache (spec 10). */
+export interface ReplayEntry {
+  digest: string;
+  proto: number;
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+  /** Epoch ms. */
+  at: number;
+}
+
+export interface EventFilter {
+  limit: number;
+  /** Only events with id < before (paging). */
+  before?: number;
+  outcome?: string;
+  srcIp?: string;
+  user?: string;
+}
+
+/**
+ * All persistent state. SQLite is the embedded implementation; everything SQL-specific
+ * stays in that adapter so a shared PostgreSQL store can implement the same port.
+ */
+export interface Store {
+  /** Insert a grant, or update the expiry of an existing id. */
+  saveGrant(g: Grant): Promise<void>;
+  endGrant(id: string, at: number, reason: string): Promise<void>;
+  getGrant(id: string): Promise<GrantRecord | null>;
+  /** Grants not ended (their expiry may have passed while the daemon was down). */
+  liveGrants(): Promise<Grant[]>;
+  /** Most recent first. */
+  recentGrants(limit: number): Promise<GrantRecord[]>;
+
+  addEvents(events: readonly SpaEvent[]): Promise<void>;
+  listEvents(filter: EventFilter): Promise<StoredEvent[]>;
+  /** Counts by outcome and reason of events at or after `since`. */
+  eventCounts(since: number): Promise<{ outcome: string; reason: string; count: number }[]>;
+
+  /** False when the digest was already present (nothing changed). */
+  replayAdd(e: ReplayEntry): Promise<boolean>;
+  replayGet(digest: string): Promise<ReplayEntry | null>;
+  /** Entries at or after `since`, to warm an in-memory cache. */
+  replayLoad(since: number): Promise<ReplayEntry[]>;
+  /** Remove entries older than `before`; returns how many went. */
+  replayPrune(before: number): Promise<number>;
+
+  close(): Promise<void>;
+}
