@@ -116,3 +116,32 @@ export interface Store {
 
   close(): Promise<void>;
 }
+
+/** A dashboard administrator. */
+export interface AdminAccount {
+  username: string;
+  /** Self-describing hash string (e.g. `scrypt$N$r$p$salt$hash`); never the password. */
+  passwordHash: string;
+  createdAt: number;
+}
+
+/** An API token; only its hash is stored. */
+export interface ApiToken {
+  id: string;
+  label: string;
+  tokenHash: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** Dashboard accounts and API tokens, kept in the same database as the rest of the state. */
+export interface AdminStore {
+  getAdmin(username: string): Promise<AdminAccount | null>;
+  /** Insert or replace the password hash. */
+  setAdmin(a: AdminAccount): Promise<void>;
+  listAdmins(): Promise<AdminAccount[]>;
+  addToken(t: ApiToken): Promise<void>;
+  findTokenByHash(tokenHash: string): Promise<ApiToken | null>;
+  listTokens(): Promise<ApiToken[]>;
+  revokeToken(id: string, at: number): Promise<boolean>;
+}
