@@ -23,7 +23,7 @@ export interface AccessStanza {
   origin: string;
   source: readonly Ipv4Net[];
   destination: readonly Ipv4Net[] | null;
-  /** Rijndael key bytes after fwknop's handling (legacy padding already applied). */
+  /** Rijndael key bytes as configured (KEY text bytes or KEY_BASE64 decoded); the codec applies legacy padding. */
   key: Buffer;
   keyIsPassphrase: boolean;
   hmacKey: Buffer | null;
