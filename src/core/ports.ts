@@ -145,3 +145,25 @@ export interface AdminStore {
   listTokens(): Promise<ApiToken[]>;
   revokeToken(id: string, at: number): Promise<boolean>;
 }
+
+/**
+ * Why a store failed, so the daemon can react: `full` (disk or quota full) and
+ * `readonly` (read-only file or file system) mean writes fail until an operator acts,
+ * `cantopen` means the database could not be opened at all, `busy` that another process
+ * held a lock past the busy timeout, `corrupt` that stored data is not what spagate wrote,
+ * `closed` that the store was used after close(), `conflict` that a unique key was
+ * reused (e.g. a token id). Adapters throw a StoreError carrying one of these as `kind`.
+ */
+export type StoreErrorKind =
+  'full' | 'readonly' | 'cantopen' | 'busy' | 'corrupt' | 'closed' | 'conflict' | 'other';
+
+/**
+ * Retention for the parts of the store that grow without bound. The daemon calls these
+ * on a schedule; the Store port itself never deletes history on its own.
+ */
+export interface StoreRetention {
+  /** Delete events with `at` before this time; returns how many went. */
+  pruneEvents(before: number): Promise<number>;
+  /** Delete grants that ended before this time (live grants are never touched); returns how many went. */
+  pruneEndedGrants(before: number): Promise<number>;
+}

@@ -1,0 +1,290 @@
+/**
+ * Reading `iptables-save [-c]` output and planning changes against it. Everything here is
+ * pure: the adapter lists the rules, hands the text in, and runs the planned
+ * `iptables-restore` lines. Planning from the listed state (rather than from what we
+ * believe we added) is what makes deletes exact after a restart, an extend, or an
+ * operator's manual edit.
+ */
+import { FirewallError } from '../errors.js';
+import {
+  appendLine,
+  CONNTRACK_COMMENT,
+  conntrackAcceptRule,
+  deleteChainLine,
+  deleteLine,
+  flushChainLine,
+  insertLine,
+  jumpRule,
+  newChainLine,
+  ownedChainSpecs,
+  parseGrantComment,
+  type IptChains,
+  type IptRule,
+  type RestoreLine,
+} from './iptables.js';
+
+/** A rule as listed, with its counters (0 when listed without `-c`). */
+export interface SavedRule extends IptRule {
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+/** One listing: the chains of every table and their rules, in order. */
+export class IptablesState {
+  private readonly chains = new Map<string, SavedRule[]>();
+
+  private static key(table: string, chain: string): string {
+    return `${table}\u0000${chain}`;
+  }
+
+  addChain(table: string, chain: string): void {
+    const k = IptablesState.key(table, chain);
+    if (!this.chains.has(k)) this.chains.set(k, []);
+  }
+
+  addRule(r: SavedRule): void {
+    this.addChain(r.table, r.chain);
+    this.chains.get(IptablesState.key(r.table, r.chain))!.push(r);
+  }
+
+  hasChain(table: string, chain: string): boolean {
+    return this.chains.has(IptablesState.key(table, chain));
+  }
+
+  rules(table: string, chain: string): readonly SavedRule[] {
+    return this.chains.get(IptablesState.key(table, chain)) ?? [];
+  }
+}
+
+/** Splits one rule line the way iptables-restore does: blanks separate, double quotes group, `\` escapes. */
+export function tokenizeRule(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inToken = false;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      inToken = true;
+    } else if (c === '"') {
+      quoted = !quoted;
+      inToken = true;
+    } else if (!quoted && /\s/.test(c)) {
+      if (inToken) out.push(cur);
+      cur = '';
+      inToken = false;
+    } else {
+      cur += c;
+      inToken = true;
+    }
+  }
+  if (quoted) throw new FirewallError(`unbalanced quote in iptables-save line: ${line}`);
+  if (inToken) out.push(cur);
+  return out;
+}
+
+/** Parses the whole of `iptables-save` (with or without `-c`). */
+export function parseIptablesSave(text: string): IptablesState {
+  const state = new IptablesState();
+  let table: string | null = null;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('*')) {
+      table = line.slice(1);
+      continue;
+    }
+    if (line === 'COMMIT') {
+      table = null;
+      continue;
+    }
+    if (table === null) throw new FirewallError(`iptables-save line outside a table: ${line}`);
+    if (line.startsWith(':')) {
+      state.addChain(table, line.slice(1).split(/\s+/)[0]);
+      continue;
+    }
+    let rest = line;
+    let packets = 0;
+    let bytes = 0;
+    const counters = /^\[(\d+):(\d+)\]\s+/.exec(rest);
+    if (counters) {
+      packets = Number(counters[1]);
+      bytes = Number(counters[2]);
+      rest = rest.slice(counters[0].length);
+    }
+    const tokens = tokenizeRule(rest);
+    if (tokens[0] !== '-A' || tokens.length < 2)
+      throw new FirewallError(`unexpected iptables-save line: ${line}`);
+    state.addRule({ table, chain: tokens[1], args: tokens.slice(2), packets, bytes });
+  }
+  return state;
+}
+
+/** The `--comment` value of a rule, or null. */
+export function ruleComment(args: readonly string[]): string | null {
+  const i = args.indexOf('--comment');
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : null;
+}
+
+/** A rule in one of our chains, classified. */
+export interface OwnedRule extends SavedRule {
+  /** Set when the comment is ours (`_exp_<s> spagate:<id>`). */
+  readonly owner: { id: string; expiresAt: number } | null;
+  readonly conntrack: boolean;
+}
+
+/** Every rule inside the owned chains (not the jumps into them). */
+export function ownedRules(state: IptablesState, chains: IptChains): OwnedRule[] {
+  const seen = new Set<string>();
+  const out: OwnedRule[] = [];
+  for (const spec of ownedChainSpecs(chains)) {
+    const k = `${spec.table} ${spec.toChain}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    for (const r of state.rules(spec.table, spec.toChain)) {
+      const c = ruleComment(r.args);
+      out.push({ ...r, owner: c === null ? null : parseGrantComment(c), conntrack: c === CONNTRACK_COMMENT });
+    }
+  }
+  return out;
+}
+
+/** Owned, tagged rules grouped by grant id, in listing order. */
+export function rulesByGrant(state: IptablesState, chains: IptChains): Map<string, OwnedRule[]> {
+  const m = new Map<string, OwnedRule[]>();
+  for (const r of ownedRules(state, chains)) {
+    if (!r.owner) continue;
+    const list = m.get(r.owner.id);
+    if (list) list.push(r);
+    else m.set(r.owner.id, [r]);
+  }
+  return m;
+}
+
+function sameArgs(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** 12.3 step 2 / 12.9: remove every jump into an owned chain, then flush and delete the chains. */
+export function planTeardown(state: IptablesState, chains: IptChains): RestoreLine[] {
+  const jumps: RestoreLine[] = [];
+  const drops: RestoreLine[] = [];
+  const dropped = new Set<string>();
+  for (const spec of ownedChainSpecs(chains)) {
+    const jump = jumpRule(spec);
+    for (const r of state.rules(spec.table, spec.fromChain))
+      if (sameArgs(r.args, jump.args)) jumps.push(deleteLine(jump));
+    const k = `${spec.table} ${spec.toChain}`;
+    if (state.hasChain(spec.table, spec.toChain) && !dropped.has(k)) {
+      dropped.add(k);
+      drops.push(flushChainLine(spec.table, spec.toChain), deleteChainLine(spec.table, spec.toChain));
+    }
+  }
+  return [...jumps, ...drops];
+}
+
+/**
+ * 12.3 step 3, idempotent: create missing owned chains, insert missing jumps at their
+ * configured position (clamped to the chain's length), and keep the conntrack accept at
+ * the top of the FORWARD chain when wanted (or remove it when not).
+ */
+export function planSetup(
+  state: IptablesState,
+  chains: IptChains,
+  opts: { conntrackAccept: boolean },
+): RestoreLine[] {
+  const lines: RestoreLine[] = [];
+  const declared = new Set<string>();
+  const lengths = new Map<string, number>();
+  for (const spec of ownedChainSpecs(chains)) {
+    const k = `${spec.table} ${spec.toChain}`;
+    if (!state.hasChain(spec.table, spec.toChain) && !declared.has(k)) {
+      declared.add(k);
+      lines.push(newChainLine(spec.table, spec.toChain));
+    }
+    const jump = jumpRule(spec);
+    const from = state.rules(spec.table, spec.fromChain);
+    if (from.some((r) => sameArgs(r.args, jump.args))) continue;
+    const fk = `${spec.table} ${spec.fromChain}`;
+    const len = lengths.get(fk) ?? from.length;
+    lines.push(insertLine(jump, Math.max(1, Math.min(spec.jumpPosition, len + 1))));
+    lengths.set(fk, len + 1);
+  }
+  const fwd = chains.forward;
+  if (fwd) {
+    const ct = conntrackAcceptRule(fwd);
+    const present = state
+      .rules(fwd.table, fwd.toChain)
+      .filter((r) => ruleComment(r.args) === ruleComment(ct.args));
+    if (opts.conntrackAccept && present.length === 0) lines.push(insertLine(ct, 1));
+    if (!opts.conntrackAccept) for (const r of present) lines.push(deleteLine(r));
+  }
+  return lines;
+}
+
+/** True when, after planSetup, the FORWARD chain starts with the conntrack accept (prepends go below it). */
+export function conntrackOnTop(state: IptablesState, chains: IptChains, conntrackAccept: boolean): boolean {
+  const fwd = chains.forward;
+  if (!fwd || !conntrackAccept) return false;
+  const rules = state.rules(fwd.table, fwd.toChain);
+  const isCt = (r: IptRule): boolean => ruleComment(r.args) === ruleComment(conntrackAcceptRule(fwd).args);
+  return rules.length === 0 || !rules.some(isCt) || isCt(rules[0]);
+}
+
+export type GrantChange =
+  { kind: 'install'; id: string; rules: readonly IptRule[] } | { kind: 'remove'; id: string };
+
+/**
+ * Lines that apply the changes in order against the listed state: every install first
+ * deletes whatever the id has (as listed, or as added earlier in the same batch), then
+ * adds its rules; a remove deletes what the id has. So an extend is one transaction
+ * without a gap or a duplicate, and removing an absent id is a no-op.
+ */
+export function planGrantChanges(
+  state: IptablesState,
+  chains: IptChains,
+  changes: readonly GrantChange[],
+  opts: { prepend: boolean; conntrackOnTop: boolean },
+): RestoreLine[] {
+  const current = new Map<string, readonly IptRule[]>(rulesByGrant(state, chains));
+  const lines: RestoreLine[] = [];
+  const fwd = chains.forward;
+  for (const ch of changes) {
+    for (const r of current.get(ch.id) ?? []) lines.push(deleteLine(r));
+    if (ch.kind === 'remove') {
+      current.delete(ch.id);
+      continue;
+    }
+    for (const r of ch.rules) {
+      if (!opts.prepend) lines.push(appendLine(r));
+      else {
+        const belowCt =
+          opts.conntrackOnTop && fwd !== null && r.table === fwd.table && r.chain === fwd.toChain;
+        lines.push(insertLine(r, belowCt ? 2 : 1));
+      }
+    }
+    current.set(ch.id, ch.rules);
+  }
+  return lines;
+}
+
+/** Deletes every rule in the owned chains that is neither the conntrack accept nor tagged with a kept id. */
+export function planOrphanRemoval(
+  state: IptablesState,
+  chains: IptChains,
+  keep: ReadonlySet<string>,
+  opts: { conntrackAccept: boolean },
+): { lines: RestoreLine[]; ids: string[]; untagged: number } {
+  const lines: RestoreLine[] = [];
+  const ids = new Set<string>();
+  let untagged = 0;
+  for (const r of ownedRules(state, chains)) {
+    if (r.conntrack && opts.conntrackAccept) continue;
+    if (r.owner && keep.has(r.owner.id)) continue;
+    if (r.owner) ids.add(r.owner.id);
+    else untagged += 1;
+    lines.push(deleteLine(r));
+  }
+  return { lines, ids: [...ids], untagged };
+}

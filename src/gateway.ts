@@ -1,0 +1,337 @@
+/**
+ * The gateway service: receives packets, verifies them, installs and ends grants, and keeps
+ * the database and the firewall in step. It knows ports only; src/daemon.ts picks the
+ * adapters. Every packet ends in exactly one event (accepted or rejected with a reason).
+ */
+import { EventEmitter } from 'node:events';
+import type { AccessStanza, GatewayConfig } from './core/config-model.js';
+import { planExpiry, planReconcile } from './core/expiry.js';
+import { grantMode, sameRules } from './core/grant-plan.js';
+import type { Grant, GrantCounters, ReceivedPacket, SpaEvent } from './core/model.js';
+import type { Clock, Firewall, Logger, RandomSource, ReplayEntry, Store } from './core/ports.js';
+import { compileStanzas, finishNat, verifyPacket, type CompiledStanza, type GrantVerdict, type Verdict } from './core/verify.js';
+import { EventLog } from './event-log.js';
+import { ReplayCache } from './replay-cache.js';
+import { RejectSummary } from './reject-summary.js';
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  store: Store;
+  firewall: Firewall;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+  /** Resolves NAT hostnames (ENABLE_NAT_DNS); must time out on its own. */
+  resolveHost?: (host: string) => Promise<string | null>;
+  /** Ends open connections of a source when its grant is revoked or taken over. */
+  flushConnections?: (ip: string) => Promise<unknown>;
+  /** Extra persistence of replay digests (fwknop's digest file with -d). */
+  persistDigest?: (e: ReplayEntry) => Promise<void>;
+}
+
+export type GrantChange = { type: 'granted' | 'extended' | 'revoked' | 'expired' | 'ended'; grant: Grant };
+
+export interface GatewayStats {
+  packets: number;
+  accepted: number;
+  rejected: Record<string, number>;
+  startedAt: number;
+}
+
+const REPLAY_MARGIN_MS = 60_000;
+
+export class Gateway {
+  private stanzas: CompiledStanza[];
+  private readonly live = new Map<string, Grant>();
+  private readonly replay: ReplayCache;
+  readonly events: EventLog;
+  private readonly emitter = new EventEmitter();
+  /** Last stanza that accepted a source, tried first next time (saves HMAC tries with many stanzas). */
+  private readonly hint = new Map<string, string>();
+  private readonly summary: RejectSummary;
+  private sweeping: Promise<void> | null = null;
+  private readonly perSource = new Map<string, Promise<void>>();
+  readonly stats: GatewayStats;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.log = deps.logger;
+    this.stanzas = compileStanzas(deps.config.stanzas);
+    const s = deps.config.server;
+    const retention = s.enableSpaPacketAging ? 2 * s.maxSpaPacketAge * 1000 + REPLAY_MARGIN_MS : Infinity;
+    this.replay = new ReplayCache(deps.store, retention, deps.persistDigest);
+    this.events = new EventLog(deps.store, deps.logger.child({ component: 'events' }));
+    this.summary = new RejectSummary(deps.logger.child({ component: 'packets' }), 10_000);
+    this.stats = { packets: 0, accepted: 0, rejected: {}, startedAt: deps.clock.now() };
+    this.emitter.setMaxListeners(100);
+  }
+
+  get config(): GatewayConfig {
+    return this.deps.config;
+  }
+
+  /** Restore state: warm the replay cache, load live grants, reconcile the firewall with them. */
+  async start(): Promise<void> {
+    const now = this.deps.clock.now();
+    const n = await this.replay.load(now);
+    for (const g of await this.deps.store.liveGrants()) this.live.set(g.id, g);
+    this.log.info({ replayDigests: n, liveGrants: this.live.size }, 'state loaded');
+    if (!this.deps.config.server.testMode) await this.reconcile();
+  }
+
+  async stop(): Promise<void> {
+    await this.sweeping;
+    await this.events.stop();
+    this.summary.flush();
+  }
+
+  /** Swap in a new stanza list (SIGHUP): live grants stay as they are. */
+  reloadStanzas(stanzas: readonly AccessStanza[]): void {
+    this.stanzas = compileStanzas(stanzas);
+    this.hint.clear();
+  }
+
+  subscribe(listener: (c: GrantChange) => void): () => void {
+    this.emitter.on('change', listener);
+    return () => this.emitter.off('change', listener);
+  }
+
+  liveGrants(): Grant[] {
+    return [...this.live.values()].sort((a, b) => a.grantedAt - b.grantedAt);
+  }
+
+  getLive(id: string): Grant | undefined {
+    return this.live.get(id);
+  }
+
+  counters(): Promise<Map<string, GrantCounters>> {
+    return this.deps.firewall.counters();
+  }
+
+  /** The packet handler: synchronous verification, then the grant goes to the firewall asynchronously. */
+  handlePacket(p: ReceivedPacket): void {
+    this.stats.packets++;
+    let v: Verdict;
+    const now = this.deps.clock.now();
+    try {
+      v = verifyPacket({
+        packet: p,
+        stanzas: this.stanzas,
+        options: this.deps.config.server,
+        now,
+        seen: (d) => this.replay.has(d),
+        preferStanzaId: this.hint.get(p.srcIp) ?? null,
+      });
+    } catch (e) {
+      this.log.error({ err: e, src: p.srcIp }, 'internal error verifying packet');
+      v = { kind: 'reject', reason: 'internal', stanza: null, fields: null, digest: null, burnDigest: false };
+    }
+    if (v.digest && (v.kind !== 'reject' || v.burnDigest)) this.burn(v.digest, p, now);
+    void this.act(v, p);
+  }
+
+  private burn(digest: string, p: ReceivedPacket, now: number): void {
+    // fwknopd records no digests in --test mode; neither do we.
+    if (this.deps.config.server.testMode) return;
+    const e: ReplayEntry = { digest, proto: p.proto, srcIp: p.srcIp, srcPort: p.srcPort, dstIp: p.dstIp, dstPort: p.dstPort, at: now };
+    this.replay.add(e).catch((err: unknown) => this.log.error({ err }, 'replay cache write failed'));
+  }
+
+  private async act(v: Verdict, p: ReceivedPacket): Promise<void> {
+    try {
+      if (v.kind === 'resolve') {
+        const ip = this.deps.resolveHost ? await this.deps.resolveHost(v.host) : null;
+        v = finishNat(v.pending, ip, v.digest, this.deps.config.server);
+      }
+      if (v.kind === 'reject') {
+        this.reject(p, v.reason, v.stanza, v.fields?.username ?? null);
+        return;
+      }
+      if (v.kind === 'grant') await this.serialized(v.rules.src, () => this.grant(v as GrantVerdict, p));
+    } catch (e) {
+      this.log.error({ err: e, src: p.srcIp }, 'internal error handling packet');
+      this.reject(p, 'internal', null, null);
+    }
+  }
+
+  private reject(p: ReceivedPacket, reason: string, stanza: AccessStanza | null, user: string | null): void {
+    this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1;
+    this.summary.note(p.srcIp, reason, this.deps.clock.now());
+    this.events.add(this.event(p, 'rejected', reason, stanza?.id ?? null, user, null));
+  }
+
+  private async grant(v: GrantVerdict, p: ReceivedPacket): Promise<void> {
+    const now = this.deps.clock.now();
+    const user = v.fields.username;
+    if (this.deps.config.server.testMode) {
+      this.stats.accepted++;
+      this.log.info({ src: p.srcIp, user, stanza: v.stanza.id, mode: grantMode(v.rules), test: true }, 'SPA accepted (test mode: no rules)');
+      this.events.add(this.event(p, 'accepted', 'test_mode', v.stanza.id, user, null));
+      return;
+    }
+    const expiresAt = now + v.timeout * 1000;
+    const existing = this.findSame(v);
+    const g: Grant = existing
+      ? { ...existing, user, expiresAt: Math.max(existing.expiresAt, expiresAt) }
+      : { id: this.newId(), stanzaId: v.stanza.id, user, rules: v.rules, grantedAt: now, expiresAt };
+    // Database first: a crash right after the rules go in must not leave a grant nobody knows.
+    try {
+      await this.deps.store.saveGrant(g);
+    } catch (e) {
+      this.log.error({ err: e, grant: g.id }, 'could not save grant; refusing it');
+      this.reject(p, 'store_error', v.stanza, user);
+      return;
+    }
+    try {
+      await this.deps.firewall.install([g]);
+    } catch (e) {
+      this.log.error({ err: e, src: p.srcIp, grant: g.id }, 'firewall refused grant');
+      await (existing ? this.deps.store.saveGrant(existing) : this.deps.store.endGrant(g.id, now, 'firewall_error')).catch(
+        (err: unknown) => this.log.error({ err, grant: g.id }, 'could not roll back grant in database'),
+      );
+      this.reject(p, 'firewall_error', v.stanza, user);
+      return;
+    }
+    this.live.set(g.id, g);
+    this.hint.set(p.srcIp, v.stanza.id);
+    this.stats.accepted++;
+    const reason = existing ? 'extended' : 'granted';
+    this.log.info(
+      { src: p.srcIp, mac: p.srcMac, user, stanza: v.stanza.id, grant: g.id, mode: grantMode(g.rules), expiresAt: new Date(g.expiresAt).toISOString() },
+      existing ? 'grant extended' : 'grant installed',
+    );
+    this.events.add(this.event(p, 'accepted', reason, v.stanza.id, user, g.id));
+    this.emitter.emit('change', { type: existing ? 'extended' : 'granted', grant: g } satisfies GrantChange);
+  }
+
+  /** Grants for one source run one after another, so a quick second knock extends instead of duplicating. */
+  private serialized(key: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.perSource.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    this.perSource.set(key, next);
+    void next.finally(() => {
+      if (this.perSource.get(key) === next) this.perSource.delete(key);
+    });
+    return next;
+  }
+
+  private findSame(v: GrantVerdict): Grant | undefined {
+    for (const g of this.live.values()) {
+      if (g.stanzaId === v.stanza.id && g.rules.src === v.rules.src && sameRules(g.rules, v.rules)) return g;
+    }
+    return undefined;
+  }
+
+  /** Admin revoke: rules out, open connections cut, grant ended. */
+  async revoke(id: string, by: string): Promise<boolean> {
+    const g = this.live.get(id);
+    if (!g) return false;
+    await this.end(g, 'revoked', `revoked by ${by}`);
+    return true;
+  }
+
+  /** Admin extend: moves the expiry to now + seconds (never shortens below now). */
+  async extend(id: string, seconds: number, by: string): Promise<Grant | null> {
+    const g = this.live.get(id);
+    if (!g) return null;
+    const next: Grant = { ...g, expiresAt: Math.max(g.expiresAt, this.deps.clock.now()) + seconds * 1000 };
+    await this.deps.store.saveGrant(next);
+    try {
+      await this.deps.firewall.install([next]);
+    } catch (e) {
+      await this.deps.store.saveGrant(g).catch(() => undefined);
+      throw e;
+    }
+    this.live.set(id, next);
+    this.events.add(this.adminEvent('extended', `extended ${seconds}s by ${by}`, next));
+    this.emitter.emit('change', { type: 'extended', grant: next } satisfies GrantChange);
+    return next;
+  }
+
+  /** Ends a grant for a reason outside the packet path (revoke, DHCP lease change, ...). */
+  async end(g: Grant, outcome: 'revoked' | 'ended' | 'expired', detail: string): Promise<void> {
+    await this.deps.firewall.remove([g]);
+    this.live.delete(g.id);
+    if (outcome !== 'expired' && this.deps.flushConnections) {
+      await this.deps.flushConnections(g.rules.src).catch((e: unknown) => this.log.warn({ err: e }, 'conntrack flush failed'));
+    }
+    const now = this.deps.clock.now();
+    await this.deps.store.endGrant(g.id, now, outcome).catch((e: unknown) => this.log.error({ err: e, grant: g.id }, 'could not end grant in database'));
+    this.events.add(this.adminEvent(outcome, detail, g));
+    this.log.info({ grant: g.id, src: g.rules.src, outcome, detail }, `grant ${outcome}`);
+    this.emitter.emit('change', { type: outcome, grant: g } satisfies GrantChange);
+  }
+
+  /** One sweep: remove what is due; runs never overlap. */
+  sweep(): Promise<void> {
+    if (this.sweeping) return this.sweeping;
+    this.sweeping = this.sweepOnce().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  /** Next expiry still ahead, for a precise timer beside the once-a-second cron. */
+  nextExpiry(): number | null {
+    return planExpiry(this.deps.clock.now(), [...this.live.values()]).nextAt;
+  }
+
+  private async sweepOnce(): Promise<void> {
+    const now = this.deps.clock.now();
+    const { due } = planExpiry(now, [...this.live.values()]);
+    if (due.length === 0) return;
+    try {
+      await this.deps.firewall.remove(due);
+    } catch (e) {
+      // Leave them live: the next sweep tries again; nothing is forgotten while rules remain.
+      this.log.error({ err: e, count: due.length }, 'could not remove expired grants; will retry');
+      return;
+    }
+    for (const g of due) {
+      this.live.delete(g.id);
+      this.events.add(this.adminEvent('expired', 'access timeout reached', g));
+      this.emitter.emit('change', { type: 'expired', grant: g } satisfies GrantChange);
+    }
+    await Promise.all(due.map((g) => this.deps.store.endGrant(g.id, now, 'expired'))).catch((e: unknown) =>
+      this.log.error({ err: e }, 'could not mark expired grants in database'),
+    );
+    this.log.info({ count: due.length }, 'expired grants removed');
+  }
+
+  /** Database is the truth: put back live grants, end expired ones, remove rules nobody owns. */
+  async reconcile(): Promise<{ restored: number; expired: number; orphans: number }> {
+    const now = this.deps.clock.now();
+    const installed = await this.deps.firewall.listInstalled();
+    const plan = planReconcile(now, [...this.live.values()], installed);
+    if (plan.restore.length > 0) await this.deps.firewall.install(plan.restore);
+    if (plan.expire.length > 0) {
+      await this.deps.firewall.remove(plan.expire);
+      for (const g of plan.expire) {
+        this.live.delete(g.id);
+        await this.deps.store.endGrant(g.id, now, 'expired');
+        this.events.add(this.adminEvent('expired', 'expired while the daemon was down', g));
+      }
+    }
+    const orphans = await this.deps.firewall.removeOrphans(new Set(this.live.keys()));
+    if (plan.restore.length || plan.expire.length || orphans.length) {
+      this.log.info({ restored: plan.restore.length, expired: plan.expire.length, orphans: orphans.length }, 'firewall reconciled');
+    }
+    return { restored: plan.restore.length, expired: plan.expire.length, orphans: orphans.length };
+  }
+
+  async pruneReplay(): Promise<number> {
+    return this.replay.prune(this.deps.clock.now());
+  }
+
+  private newId(): string {
+    return this.deps.random.bytes(8).toString('hex');
+  }
+
+  private event(p: ReceivedPacket, outcome: SpaEvent['outcome'], reason: string, stanzaId: string | null, user: string | null, grantId: string | null): SpaEvent {
+    return { at: this.deps.clock.now(), outcome, reason, srcIp: p.srcIp, srcPort: p.srcPort, mac: p.srcMac, user, stanzaId, grantId, detail: null };
+  }
+
+  private adminEvent(outcome: SpaEvent['outcome'], detail: string, g: Grant): SpaEvent {
+    return { at: this.deps.clock.now(), outcome, reason: outcome, srcIp: g.rules.src, srcPort: null, mac: g.rules.mac, user: g.user, stanzaId: g.stanzaId, grantId: g.id, detail };
+  }
+}
