@@ -16,7 +16,7 @@ import { MemoryFirewall } from './adapters/memory-firewall.js';
 import { NftablesFirewall } from './adapters/nftables.js';
 import { defaultDbFile, SqliteStore } from './adapters/sqlite-store.js';
 import { UdpPacketSource } from './adapters/udp-socket.js';
-import { Gateway } from './gateway.js';
+import { Gateway, type GatewayMetrics } from './gateway.js';
 import { Sweeper } from './sweeper.js';
 
 export interface Adapters {
@@ -29,6 +29,7 @@ export interface Adapters {
   resolveHost?: (host: string) => Promise<string | null>;
   flushConnections?: (ip: string) => Promise<unknown>;
   persistDigest?: (e: ReplayEntry) => Promise<void>;
+  metrics?: GatewayMetrics;
   /** Extra long-lived services started last and stopped first (dashboard, portal, lease watcher). */
   services?: readonly Service[];
 }
@@ -57,6 +58,7 @@ export async function createGateway(config: GatewayConfig, a: Adapters): Promise
     resolveHost: a.resolveHost,
     flushConnections: a.flushConnections,
     persistDigest: a.persistDigest,
+    metrics: a.metrics,
   });
   const s = config.server;
   const started: (() => Promise<void>)[] = [];

@@ -27,6 +27,18 @@ export interface GatewayDeps {
   flushConnections?: (ip: string) => Promise<unknown>;
   /** Extra persistence of replay digests (fwknop's digest file with -d). */
   persistDigest?: (e: ReplayEntry) => Promise<void>;
+  /** Observability hooks (Prometheus metrics); all optional and cheap. */
+  metrics?: GatewayMetrics;
+}
+
+/** What the gateway reports as it works; implemented by the metrics module. */
+export interface GatewayMetrics {
+  /** Every packet's final outcome: 'accepted' with reason granted/extended/test_mode, or 'rejected' with its reason. */
+  packet(outcome: 'accepted' | 'rejected', reason: string): void;
+  /** Milliseconds from packet receipt to rules installed. */
+  grantLatency(ms: number): void;
+  /** One sweep's duration and how many grants it removed. */
+  sweep(ms: number, removed: number): void;
 }
 
 export type GrantChange = { type: 'granted' | 'extended' | 'revoked' | 'expired' | 'ended'; grant: Grant };
@@ -156,6 +168,7 @@ export class Gateway {
 
   private reject(p: ReceivedPacket, reason: string, stanza: AccessStanza | null, user: string | null): void {
     this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1;
+    this.deps.metrics?.packet('rejected', reason);
     this.summary.note(p.srcIp, reason, this.deps.clock.now());
     this.events.add(this.event(p, 'rejected', reason, stanza?.id ?? null, user, null));
   }
@@ -167,6 +180,7 @@ export class Gateway {
       this.stats.accepted++;
       this.log.info({ src: p.srcIp, user, stanza: v.stanza.id, mode: grantMode(v.rules), test: true }, 'SPA accepted (test mode: no rules)');
       this.events.add(this.event(p, 'accepted', 'test_mode', v.stanza.id, user, null));
+      this.deps.metrics?.packet('accepted', 'test_mode');
       return;
     }
     const expiresAt = now + v.timeout * 1000;
@@ -196,6 +210,8 @@ export class Gateway {
     this.hint.set(p.srcIp, v.stanza.id);
     this.stats.accepted++;
     const reason = existing ? 'extended' : 'granted';
+    this.deps.metrics?.packet('accepted', reason);
+    this.deps.metrics?.grantLatency(this.deps.clock.now() - p.receivedAt);
     this.log.info(
       { src: p.srcIp, mac: p.srcMac, user, stanza: v.stanza.id, grant: g.id, mode: grantMode(g.rules), expiresAt: new Date(g.expiresAt).toISOString() },
       existing ? 'grant extended' : 'grant installed',
@@ -279,7 +295,10 @@ export class Gateway {
   private async sweepOnce(): Promise<void> {
     const now = this.deps.clock.now();
     const { due } = planExpiry(now, [...this.live.values()]);
-    if (due.length === 0) return;
+    if (due.length === 0) {
+      this.deps.metrics?.sweep(this.deps.clock.now() - now, 0);
+      return;
+    }
     try {
       await this.deps.firewall.remove(due);
     } catch (e) {
@@ -295,6 +314,7 @@ export class Gateway {
     await Promise.all(due.map((g) => this.deps.store.endGrant(g.id, now, 'expired'))).catch((e: unknown) =>
       this.log.error({ err: e }, 'could not mark expired grants in database'),
     );
+    this.deps.metrics?.sweep(this.deps.clock.now() - now, due.length);
     this.log.info({ count: due.length }, 'expired grants removed');
   }
 
