@@ -4,7 +4,7 @@
  * Start order: store, firewall, state reconcile, sweeper, capture, web. Stop: the reverse.
  */
 import type { AccessStanza, GatewayConfig } from './core/config-model.js';
-import type { AdminStore, Clock, Firewall, Logger, PacketSource, RandomSource, ReplayEntry, Store } from './core/ports.js';
+import type { AdminStore, Clock, Firewall, Logger, PacketSource, RandomSource, ReplayEntry, Store, StoreRetention } from './core/ports.js';
 import { CapPacketSource } from './adapters/cap-capture.js';
 import { ExecFileRunner } from './adapters/command-runner.js';
 import { ConntrackFlusher } from './adapters/conntrack.js';
@@ -17,10 +17,11 @@ import { NftablesFirewall } from './adapters/nftables.js';
 import { defaultDbFile, SqliteStore } from './adapters/sqlite-store.js';
 import { UdpPacketSource } from './adapters/udp-socket.js';
 import { Gateway, type GatewayMetrics } from './gateway.js';
-import { Sweeper } from './sweeper.js';
+import { buildUsers, type Users } from './users/setup.js';
+import { DEFAULT_SWEEPER_OPTIONS, HISTORY_RETENTION_MS, Sweeper } from './sweeper.js';
 
 export interface Adapters {
-  store: Store & AdminStore;
+  store: Store & AdminStore & StoreRetention;
   firewall: Firewall;
   source: PacketSource;
   clock: Clock;
@@ -30,6 +31,8 @@ export interface Adapters {
   flushConnections?: (ip: string) => Promise<unknown>;
   persistDigest?: (e: ReplayEntry) => Promise<void>;
   metrics?: GatewayMetrics;
+  /** Database users (stanzas beside access.conf's) and enrollment; their stanzas load before capture starts. */
+  users?: Users;
   /** Extra long-lived services started last and stopped first (dashboard, portal, lease watcher). */
   services?: readonly Service[];
 }
@@ -80,7 +83,14 @@ export async function createGateway(config: GatewayConfig, a: Adapters): Promise
     started.push(() => a.store.close());
     await gateway.start();
     started.push(() => gateway.stop());
-    const sweeper = new Sweeper(gateway, a.clock, log.child({ component: 'sweeper' }));
+    // Runs before gateway.stop (events flushed) and store.close, after capture has stopped.
+    if (!s.testMode && s.flushIptAtExit) started.push(async () => void (await gateway.endAllFlushed('flushed at exit (FLUSH_IPT_AT_EXIT)')));
+    await a.users?.directory.attach(gateway);
+    const sweeper = new Sweeper(gateway, a.clock, log.child({ component: 'sweeper' }), DEFAULT_SWEEPER_OPTIONS, {
+      store: a.store,
+      eventsMs: HISTORY_RETENTION_MS,
+      endedGrantsMs: HISTORY_RETENTION_MS,
+    });
     if (!s.testMode) {
       sweeper.start();
       started.push(() => sweeper.stop());
@@ -103,7 +113,8 @@ export async function createGateway(config: GatewayConfig, a: Adapters): Promise
     gateway,
     stop: stopAll,
     reload: (stanzas) => {
-      gateway.reloadStanzas(stanzas);
+      if (a.users) void a.users.directory.setFileStanzas(stanzas).catch((e: unknown) => log.error({ err: e }, 'could not rebuild stanzas with users'));
+      else gateway.reloadStanzas(stanzas);
       log.info({ stanzas: stanzas.length }, 'access stanzas reloaded');
     },
   };
@@ -130,7 +141,7 @@ export async function buildAdapters(config: GatewayConfig, o: BuildOptions): Pro
       : await chooseFirewall(config, runner, log, o.clock);
     const source: PacketSource = s.enableUdpServer
       ? new UdpPacketSource({ port: s.udpservPort, logger: log.child({ component: 'udp' }), clock: o.clock })
-      : new CapPacketSource({ interface: s.pcapIntf, filter: s.pcapFilter, logger: log.child({ component: 'pcap' }), clock: o.clock });
+      : new CapPacketSource({ interface: s.pcapIntf, filter: s.pcapFilter, spaPrefilter: true, logger: log.child({ component: 'pcap' }), clock: o.clock });
     const conntrack = new ConntrackFlusher({ conntrack: '/usr/sbin/conntrack', runner, logger: log.child({ component: 'conntrack' }) });
     const digest = o.digestFile ? await DigestFile.open(o.digestFile, { logger: log }) : null;
     return {
@@ -140,6 +151,7 @@ export async function buildAdapters(config: GatewayConfig, o: BuildOptions): Pro
       clock: o.clock,
       random: o.random,
       logger: log,
+      users: buildUsers(config, { store, clock: o.clock, random: o.random, logger: log }),
       resolveHost: s.enableNatDns ? makeResolver() : undefined,
       flushConnections: s.testMode ? undefined : (ip) => conntrack.flushSource(ip),
       persistDigest: digest ? (e) => digest.append(e) : undefined,

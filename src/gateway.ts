@@ -51,6 +51,34 @@ export interface GatewayStats {
 }
 
 const REPLAY_MARGIN_MS = 60_000;
+/** Sources remembered by the stanza hint; the oldest is forgotten first. */
+const HINT_CAPACITY = 100_000;
+
+/** A bounded map from `ip:`/`mac:` keys to stanza ids, oldest entry evicted first. */
+class StanzaHint {
+  private readonly map = new Map<string, string>();
+
+  constructor(private readonly capacity: number) {}
+
+  lookup(ip: string, mac: string | null): string | null {
+    return this.map.get(`ip:${ip}`) ?? (mac === null ? null : this.map.get(`mac:${mac}`)) ?? null;
+  }
+
+  remember(ip: string, mac: string | null, stanzaId: string): void {
+    this.put(`ip:${ip}`, stanzaId);
+    if (mac !== null) this.put(`mac:${mac}`, stanzaId);
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+
+  private put(key: string, value: string): void {
+    this.map.delete(key); // re-insert: the map's order is the eviction order
+    this.map.set(key, value);
+    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
+  }
+}
 
 export class Gateway {
   private stanzas: CompiledStanza[];
@@ -58,8 +86,12 @@ export class Gateway {
   private readonly replay: ReplayCache;
   readonly events: EventLog;
   private readonly emitter = new EventEmitter();
-  /** Last stanza that accepted a source, tried first next time (saves HMAC tries with many stanzas). */
-  private readonly hint = new Map<string, string>();
+  /**
+   * Last stanza that accepted a source IP or MAC, tried first next time: with many stanzas a
+   * returning client costs one HMAC instead of one per stanza before its own. Keyed by MAC too,
+   * so a client that got a new address from DHCP is still found at once.
+   */
+  private readonly hint = new StanzaHint(HINT_CAPACITY);
   private readonly summary: RejectSummary;
   private sweeping: Promise<void> | null = null;
   private readonly perSource = new Map<string, Promise<void>>();
@@ -88,10 +120,14 @@ export class Gateway {
     const n = await this.replay.load(now);
     for (const g of await this.deps.store.liveGrants()) this.live.set(g.id, g);
     this.log.info({ replayDigests: n, liveGrants: this.live.size }, 'state loaded');
-    if (!this.deps.config.server.testMode) await this.reconcile();
+    if (this.deps.config.server.testMode) return;
+    // FLUSH_IPT_AT_INIT Y has just emptied the chains: the grants went with them.
+    if (this.deps.config.server.flushIptAtInit) await this.endAllFlushed('flushed at start (FLUSH_IPT_AT_INIT)');
+    await this.reconcile({ restoreAll: true });
   }
 
   async stop(): Promise<void> {
+    this.runLater();
     await this.sweeping;
     await this.events.stop();
     this.summary.flush();
@@ -132,15 +168,28 @@ export class Gateway {
         options: this.deps.config.server,
         now,
         seen: (d) => this.replay.has(d),
-        preferStanzaId: this.hint.get(p.srcIp) ?? null,
+        preferStanzaId: this.hint.lookup(p.srcIp, p.srcMac),
       });
     } catch (e) {
       this.log.error({ err: e, src: p.srcIp }, 'internal error verifying packet');
       v = { kind: 'reject', reason: 'internal', stanza: null, fields: null, digest: null, burnDigest: false };
     }
     if (v.digest && (v.kind !== 'reject' || v.burnDigest)) this.burn(v.digest, p, now);
-    void this.act(v, p);
+    this.later.push({ v, p });
+    if (this.later.length === 1) setImmediate(this.runLater);
   }
+
+  /**
+   * Verdicts wait for the packet source to finish its read: the capture hands over every packet
+   * queued in the kernel ring in one go, and doing each grant's database and firewall work in
+   * between (as microtasks) slowed that drain to the point where a burst of 1,000 knocks
+   * overflowed the ring (~500 slots) and lost half of them. Order is kept.
+   */
+  private readonly later: { v: Verdict; p: ReceivedPacket }[] = [];
+  private readonly runLater = (): void => {
+    const batch = this.later.splice(0);
+    for (const { v, p } of batch) void this.act(v, p);
+  };
 
   private burn(digest: string, p: ReceivedPacket, now: number): void {
     // fwknopd records no digests in --test mode; neither do we.
@@ -207,7 +256,7 @@ export class Gateway {
       return;
     }
     this.live.set(g.id, g);
-    this.hint.set(p.srcIp, v.stanza.id);
+    this.hint.remember(p.srcIp, p.srcMac, v.stanza.id);
     this.stats.accepted++;
     const reason = existing ? 'extended' : 'granted';
     this.deps.metrics?.packet('accepted', reason);
@@ -319,10 +368,10 @@ export class Gateway {
   }
 
   /** Database is the truth: put back live grants, end expired ones, remove rules nobody owns. */
-  async reconcile(): Promise<{ restored: number; expired: number; orphans: number }> {
+  async reconcile(opts: { restoreAll?: boolean } = {}): Promise<{ restored: number; expired: number; orphans: number }> {
     const now = this.deps.clock.now();
     const installed = await this.deps.firewall.listInstalled();
-    const plan = planReconcile(now, [...this.live.values()], installed);
+    const plan = planReconcile(now, [...this.live.values()], installed, opts);
     if (plan.restore.length > 0) await this.deps.firewall.install(plan.restore);
     if (plan.expire.length > 0) {
       await this.deps.firewall.remove(plan.expire);
@@ -337,6 +386,30 @@ export class Gateway {
       this.log.info({ restored: plan.restore.length, expired: plan.expire.length, orphans: orphans.length }, 'firewall reconciled');
     }
     return { restored: plan.restore.length, expired: plan.expire.length, orphans: orphans.length };
+  }
+
+  /**
+   * FLUSH_IPT_AT_INIT/EXIT Y remove every rule at once: record the live grants as ended, so
+   * the next start does not put back what the operator asked to flush. The firewall flush
+   * itself is the caller's; a flush that then fails leaves rules nobody owns, which the next
+   * start removes as orphans.
+   */
+  async endAllFlushed(detail: string): Promise<number> {
+    const now = this.deps.clock.now();
+    const all = [...this.live.values()];
+    for (const g of all) {
+      this.live.delete(g.id);
+      await this.deps.store.endGrant(g.id, now, 'flushed').catch((e: unknown) => this.log.error({ err: e, grant: g.id }, 'could not end grant in database'));
+      this.events.add(this.adminEvent('ended', detail, g));
+      this.emitter.emit('change', { type: 'ended', grant: g } satisfies GrantChange);
+    }
+    if (all.length > 0) this.log.info({ count: all.length, detail }, 'grants ended by a flush');
+    return all.length;
+  }
+
+  /** Periodic housekeeping of the rejection log summary (the sweeper calls it every tick). */
+  flushRejectSummary(): void {
+    this.summary.flushIfDue(this.deps.clock.now());
   }
 
   async pruneReplay(): Promise<number> {

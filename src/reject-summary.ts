@@ -36,6 +36,14 @@ export class RejectSummary {
     this.pending.set(key, { src, reason, count: 0, since: now });
   }
 
+  /** Called on a timer: ends the window once it is over, so a flood that stopped still gets its count line. */
+  flushIfDue(now: number): void {
+    if (this.pending.size > 0 && now - this.windowStart >= this.windowMs) {
+      this.flush();
+      this.windowStart = now;
+    }
+  }
+
   flush(): void {
     for (const p of this.pending.values()) {
       if (p.count > 0) this.logger.info({ src: p.src, reason: p.reason, count: p.count }, 'more SPA packets rejected');

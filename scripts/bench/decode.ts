@@ -91,3 +91,55 @@ for (const t of HASH_NAMES) {
   );
 }
 if (sink < 0) console.log(sink);
+
+// What the gateway pays per packet with 1,000 stanzas (all SOURCE ANY, each its own keys), through
+// verifyPacket as src/gateway.ts calls it: junk like ../shared/bench/js/flood.js sends, the same
+// junk forced to start like a Rijndael packet, well-formed packets with a wrong HMAC, and the
+// legitimate client of the last stanza with and without the per-source stanza hint.
+{
+  const { compileStanzas, verifyPacket } = await import('../../src/core/verify.js');
+  const { serverConfig, stanza } = await import('../../test/helpers/fixtures.js');
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const b64 = (n: number) => Array.from(randomBytes(n), (b) => B64[b & 63]).join('');
+  const now = fields.timestamp * 1000;
+  const options = serverConfig({ enableSpaPacketAging: false });
+  const list = Array.from({ length: N }, (_, k) =>
+    stanza({ id: `access.conf:${k + 1}`, key: randomBytes(32), keyIsPassphrase: false, hmacKey: randomBytes(64) }),
+  );
+  const compiledList = compileStanzas(list);
+  const last = list[N - 1]!;
+  const lastKeys: SpaKeys = { key: last.key, hmacKey: last.hmacKey, hmacType: 'sha256', mode: 'cbc' };
+  const run = (payload: Buffer, prefer: string | null = null) =>
+    verifyPacket({
+      packet: { payload, srcIp: '192.168.200.2', srcPort: 1, dstIp: '192.168.200.1', dstPort: 62201, srcMac: null, proto: 17, receivedAt: now },
+      stanzas: compiledList,
+      options,
+      now,
+      seen: () => false,
+      preferStanzaId: prefer,
+    });
+  const pools = {
+    'junk (flood.js: base64, 180..260)': Array.from({ length: 512 }, () => Buffer.from(b64(180 + (randomBytes(1)[0]! % 81)))),
+    'junk starting with "8"': Array.from({ length: 512 }, () => Buffer.from('8' + b64(179 + (randomBytes(1)[0]! % 81)))),
+    'wrong HMAC, well formed': Array.from({ length: 64 }, () => {
+      const p = encodeSpa(fields, { ...lastKeys, hmacKey: randomBytes(64) }, { digestType: 'sha256', random });
+      return Buffer.from(p.slice(0, -43) + b64(42) + 'A');
+    }),
+  };
+  console.log(`\nverifyPacket with ${N} stanzas (SOURCE ANY, distinct keys), per packet:`);
+  for (const [name, pool] of Object.entries(pools)) {
+    let j = 0;
+    const r = rate(() => {
+      if (run(pool[j++ % pool.length]!).kind === 'reject') sink++;
+    }, 1000);
+    console.log(`  ${name.padEnd(36)} ${(1e3 / r).toFixed(3)} ms`);
+  }
+  for (const prefer of [null, last.id]) {
+    let j = 0;
+    const r = rate(() => {
+      const p = Buffer.from(encodeSpa({ ...fields, random_value: String(1e15 + j++) }, lastKeys, { digestType: 'sha256', random }));
+      if (run(p, prefer).kind === 'grant') sink++;
+    }, 700);
+    console.log(`  ${(prefer ? 'legitimate, last stanza, hinted' : 'legitimate, last stanza, no hint').padEnd(36)} ${(1e3 / r).toFixed(3)} ms (encoding included)`);
+  }
+}

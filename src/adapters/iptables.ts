@@ -208,7 +208,8 @@ export class IptablesFirewall implements Firewall {
   }
 
   private async applyChanges(changes: readonly GrantChange[]): Promise<void> {
-    const state = await this.list();
+    // With counters, so a re-installed grant's rules keep their counts (planGrantChanges).
+    const state = await this.list(true);
     const { chains, conntrackAccept, rulePrepend } = this.opts;
     const lines = [
       ...planSetup(state, chains, { conntrackAccept }),

@@ -8,10 +8,13 @@ import type {
   AdminAccount,
   AdminStore,
   ApiToken,
+  EnrollmentRecord,
   EventFilter,
   ReplayEntry,
   Store,
   StoreRetention,
+  UserRecord,
+  UserStore,
 } from '../core/ports.js';
 import { StoreFailure } from './store-errors.js';
 
@@ -35,7 +38,11 @@ function plainGrant(r: Grant): Grant {
   };
 }
 
-export class MemoryStore implements Store, AdminStore, StoreRetention {
+function copyUser(u: UserRecord): UserRecord {
+  return { ...u, options: u.options.map((o) => ({ name: o.name, value: o.value })) };
+}
+
+export class MemoryStore implements Store, AdminStore, StoreRetention, UserStore {
   private readonly grants = new Map<string, GrantSlot>();
   private grantSeq = 0;
   private events: StoredEvent[] = [];
@@ -43,6 +50,8 @@ export class MemoryStore implements Store, AdminStore, StoreRetention {
   private readonly replay = new Map<string, ReplayEntry>();
   private readonly admins = new Map<string, AdminAccount>();
   private readonly tokens = new Map<string, ApiToken>();
+  private readonly users = new Map<string, UserRecord>();
+  private readonly enrollments = new Map<string, EnrollmentRecord>();
   private closed = false;
 
   private run<T>(what: string, fn: () => T): Promise<T> {
@@ -259,6 +268,88 @@ export class MemoryStore implements Store, AdminStore, StoreRetention {
       if (!t || t.revokedAt !== null) return false;
       t.revokedAt = at;
       return true;
+    });
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.run('listing users', () =>
+      [...this.users.values()].sort((a, b) => byString(a.name, b.name)).map(copyUser),
+    );
+  }
+
+  getUser(name: string): Promise<UserRecord | null> {
+    return this.run('reading user', () => {
+      const u = this.users.get(name);
+      return u ? copyUser(u) : null;
+    });
+  }
+
+  addUser(u: UserRecord): Promise<void> {
+    return this.run('adding user', () => {
+      if (this.users.has(u.name)) throw new StoreFailure('conflict', 'store: adding user failed: name already present');
+      this.users.set(u.name, copyUser(u));
+    });
+  }
+
+  updateUser(u: UserRecord): Promise<boolean> {
+    return this.run('updating user', () => {
+      if (!this.users.has(u.name)) return false;
+      this.users.set(u.name, copyUser(u));
+      return true;
+    });
+  }
+
+  deleteUser(name: string): Promise<boolean> {
+    return this.run('deleting user', () => {
+      for (const [id, e] of this.enrollments) if (e.user === name) this.enrollments.delete(id);
+      return this.users.delete(name);
+    });
+  }
+
+  addEnrollment(e: EnrollmentRecord): Promise<void> {
+    return this.run('adding enrollment code', () => {
+      if (this.enrollments.has(e.id) || [...this.enrollments.values()].some((x) => x.codeHash === e.codeHash)) {
+        throw new StoreFailure('conflict', 'store: adding enrollment code failed: id or hash already present');
+      }
+      this.enrollments.set(e.id, { ...e });
+    });
+  }
+
+  findEnrollmentByHash(codeHash: string): Promise<EnrollmentRecord | null> {
+    return this.run('finding enrollment code', () => {
+      for (const e of this.enrollments.values()) if (e.codeHash === codeHash) return { ...e };
+      return null;
+    });
+  }
+
+  consumeEnrollment(id: string, at: number, by: string): Promise<boolean> {
+    return this.run('using enrollment code', () => {
+      const e = this.enrollments.get(id);
+      if (!e || e.usedAt !== null || e.expiresAt <= at) return false;
+      e.usedAt = at;
+      e.usedBy = by;
+      return true;
+    });
+  }
+
+  listEnrollments(): Promise<EnrollmentRecord[]> {
+    return this.run('listing enrollment codes', () =>
+      [...this.enrollments.values()]
+        .sort((a, b) => b.createdAt - a.createdAt || byString(b.id, a.id))
+        .map((e) => ({ ...e })),
+    );
+  }
+
+  pruneEnrollments(before: number): Promise<number> {
+    return this.run('pruning enrollment codes', () => {
+      let n = 0;
+      for (const [id, e] of this.enrollments) {
+        if (e.expiresAt < before || (e.usedAt !== null && e.usedAt < before)) {
+          this.enrollments.delete(id);
+          n += 1;
+        }
+      }
+      return n;
     });
   }
 

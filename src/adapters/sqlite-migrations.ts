@@ -83,6 +83,38 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    name: 'users (database access stanzas) and enrollment codes',
+    up(db) {
+      db.exec(`
+        CREATE TABLE users (
+          name          TEXT PRIMARY KEY,
+          source        TEXT NOT NULL,
+          options_json  TEXT NOT NULL,
+          key_b64       TEXT NOT NULL,
+          hmac_key_b64  TEXT NOT NULL,
+          disabled      INTEGER NOT NULL DEFAULT 0,
+          expires_at    INTEGER,
+          created_at    INTEGER NOT NULL,
+          updated_at    INTEGER NOT NULL,
+          keys_at       INTEGER NOT NULL,
+          keys_shown    INTEGER NOT NULL DEFAULT 0
+        );
+
+        CREATE TABLE enrollments (
+          id          TEXT PRIMARY KEY,
+          code_hash   TEXT NOT NULL UNIQUE,
+          username    TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+          created_at  INTEGER NOT NULL,
+          expires_at  INTEGER NOT NULL,
+          created_by  TEXT NOT NULL,
+          used_at     INTEGER,
+          used_by     TEXT
+        );
+        CREATE INDEX enrollments_username ON enrollments (username);
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

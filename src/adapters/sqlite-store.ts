@@ -11,12 +11,16 @@ import type {
   AdminAccount,
   AdminStore,
   ApiToken,
+  EnrollmentRecord,
   EventFilter,
   Logger,
   ReplayEntry,
   Store,
   StoreRetention,
+  UserRecord,
+  UserStore,
 } from '../core/ports.js';
+import { SqliteUserTables } from './sqlite-users.js';
 import { MIGRATIONS, migrate, schemaVersion } from './sqlite-migrations.js';
 import { StoreFailure, toStoreError } from './store-errors.js';
 
@@ -174,8 +178,9 @@ function prepareFile(file: string, logger: Logger | undefined): void {
   }
 }
 
-export class SqliteStore implements Store, AdminStore, StoreRetention {
+export class SqliteStore implements Store, AdminStore, StoreRetention, UserStore {
   private readonly stmt;
+  private readonly users: SqliteUserTables;
   private readonly eventQueries = new Map<string, Database.Statement<unknown[], EventRow>>();
   private readonly insertEvents: (events: readonly SpaEvent[]) => void;
 
@@ -248,6 +253,7 @@ export class SqliteStore implements Store, AdminStore, StoreRetention {
         'UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
       ),
     };
+    this.users = new SqliteUserTables(db);
     const add = this.stmt.addEvent;
     this.insertEvents = db.transaction((events: readonly SpaEvent[]) => {
       for (const e of events) {
@@ -449,6 +455,46 @@ export class SqliteStore implements Store, AdminStore, StoreRetention {
 
   revokeToken(id: string, at: number): Promise<boolean> {
     return this.run('revoking token', () => this.stmt.revokeToken.run(at, id).changes > 0);
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.run('listing users', () => this.users.listUsers());
+  }
+
+  getUser(name: string): Promise<UserRecord | null> {
+    return this.run('reading user', () => this.users.getUser(name));
+  }
+
+  addUser(u: UserRecord): Promise<void> {
+    return this.run('adding user', () => this.users.addUser(u));
+  }
+
+  updateUser(u: UserRecord): Promise<boolean> {
+    return this.run('updating user', () => this.users.updateUser(u));
+  }
+
+  deleteUser(name: string): Promise<boolean> {
+    return this.run('deleting user', () => this.users.deleteUser(name));
+  }
+
+  addEnrollment(e: EnrollmentRecord): Promise<void> {
+    return this.run('adding enrollment code', () => this.users.addEnrollment(e));
+  }
+
+  findEnrollmentByHash(codeHash: string): Promise<EnrollmentRecord | null> {
+    return this.run('finding enrollment code', () => this.users.findEnrollmentByHash(codeHash));
+  }
+
+  consumeEnrollment(id: string, at: number, by: string): Promise<boolean> {
+    return this.run('using enrollment code', () => this.users.consumeEnrollment(id, at, by));
+  }
+
+  listEnrollments(): Promise<EnrollmentRecord[]> {
+    return this.run('listing enrollment codes', () => this.users.listEnrollments());
+  }
+
+  pruneEnrollments(before: number): Promise<number> {
+    return this.run('pruning enrollment codes', () => this.users.pruneEnrollments(before));
   }
 
   /** Idempotent. Later calls on the store reject with kind `closed`. */

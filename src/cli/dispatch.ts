@@ -8,6 +8,8 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   decode: { summary: 'decode and verify SPA packets', load: async () => (await import('./commands/decode.js')).decode },
   'check-config': { summary: 'validate fwknopd.conf and access.conf', load: async () => (await import('./commands/check-config.js')).checkConfig },
   start: { summary: 'run the gateway daemon (fwknopd flags)', load: async () => (await import('./commands/start.js')).start },
+  admin: { summary: 'dashboard accounts and API tokens (set-password, token create|list|revoke)', load: async () => (await import('./commands/admin.js')).admin },
+  grants: { summary: 'live grants of the running daemon (list, revoke IP|ID)', load: async () => (await import('./commands/grants.js')).grants },
 };
 
 function usage(io: CliIo): void {

@@ -447,6 +447,20 @@ function compileStanza(block: StanzaBlock, id: string, ctx: Ctx): AccessStanza |
   };
 }
 
+/**
+ * One stanza that did not come from access.conf (a database user), under the id the caller
+ * gives, with the same checks, defaults and refusals as a file stanza.
+ */
+export function compileStanzaBlock(
+  block: StanzaBlock,
+  id: string,
+  server: ServerConfig,
+  problems: Problems,
+  now: number,
+): AccessStanza | null {
+  return compileStanza(block, id, { server, problems, now });
+}
+
 /** Compiles every block; a stanza with an error is left out (and the whole load fails). */
 export function compileStanzas(
   blocks: readonly StanzaBlock[],

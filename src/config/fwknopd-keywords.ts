@@ -42,10 +42,11 @@ export const SERVER_DEFAULTS: Readonly<Record<string, string>> = {
   DASHBOARD_LISTEN: '127.0.0.1:8080',
   LOG_LEVEL: 'info',
   NFT_EXE: '/usr/sbin/nft',
+  LEASE_FORMAT: 'dnsmasq',
 };
 
 /** Keywords spagate reads that have no default (unset means "not configured"). */
-export const SERVER_OPTIONAL = new Set(['SNAT_TRANSLATE_IP', 'PORTAL_LISTEN']);
+export const SERVER_OPTIONAL = new Set(['SNAT_TRANSLATE_IP', 'PORTAL_LISTEN', 'DASHBOARD_TLS_CERT', 'DASHBOARD_TLS_KEY', 'LEASE_FILE', 'PORTAL_URL', 'WALLED_GARDEN', 'PORTAL_TLS_LISTEN', 'PORTAL_TLS_CERT', 'PORTAL_TLS_KEY']);
 
 export const SPAGATE_ONLY = new Set([
   'SPAGATE_DATA_DIR',
@@ -53,7 +54,16 @@ export const SPAGATE_ONLY = new Set([
   'MAC_BINDING',
   'CONNTRACK_ACCEPT',
   'DASHBOARD_LISTEN',
+  'DASHBOARD_TLS_CERT',
+  'DASHBOARD_TLS_KEY',
   'PORTAL_LISTEN',
+  'PORTAL_URL',
+  'WALLED_GARDEN',
+  'PORTAL_TLS_LISTEN',
+  'PORTAL_TLS_CERT',
+  'PORTAL_TLS_KEY',
+  'LEASE_FILE',
+  'LEASE_FORMAT',
   'LOG_LEVEL',
   'NFT_EXE',
 ]);

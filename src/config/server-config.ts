@@ -4,7 +4,8 @@
  * order, the environment (SPAGATE_DATA_DIR, SPAGATE_LOG_LEVEL, SPAGATE_FIREWALL_BACKEND),
  * command-line flags.
  */
-import type { ChainSpec, FirewallBackendChoice, ServerConfig } from '../core/config-model.js';
+import type { ChainSpec, FirewallBackendChoice, PortalSettings, ServerConfig } from '../core/config-model.js';
+import { parseIpv4Net } from '../core/ipv4.js';
 import { CHAIN_DEFAULTS, parseChainSpec, type ChainVariable } from './chains.js';
 import {
   IGNORED,
@@ -210,6 +211,63 @@ class Reader {
   }
 }
 
+const LEASE_FORMATS = new Set(['dnsmasq', 'isc', 'kea']);
+
+/** LEASE_FILE, LEASE_FORMAT, PORTAL_URL and WALLED_GARDEN (docs/portal.md). */
+function compilePortalSettings(r: Reader, problems: Problems): PortalSettings {
+  const leaseFile = r.optional('LEASE_FILE');
+  if (leaseFile !== null && !leaseFile.startsWith('/'))
+    r.report('LEASE_FILE', `LEASE_FILE '${leaseFile}' must be an absolute path`);
+  const format = r.str('LEASE_FORMAT').toLowerCase();
+  if (!LEASE_FORMATS.has(format))
+    r.report('LEASE_FORMAT', `LEASE_FORMAT '${r.str('LEASE_FORMAT')}' must be dnsmasq, isc or kea`);
+  let portalUrl = r.optional('PORTAL_URL');
+  if (portalUrl !== null) {
+    let ok: boolean;
+    try {
+      const u = new URL(portalUrl);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      r.report('PORTAL_URL', `PORTAL_URL '${portalUrl}' must be an http:// or https:// URL`);
+      portalUrl = null;
+    }
+  }
+  const walledGarden: string[] = [];
+  const wg = r.optional('WALLED_GARDEN');
+  if (wg !== null && !/^(n|no|none)$/i.test(wg)) {
+    for (const part of wg.split(',')) {
+      const t = part.trim();
+      const net = t === '' ? null : parseIpv4Net(t);
+      if (net === null || net.mask === 0) {
+        problems.error(r.at('WALLED_GARDEN'), `WALLED_GARDEN: '${t}' is not an IPv4 address or network (0.0.0.0/0 is refused)`);
+        continue;
+      }
+      walledGarden.push(t);
+    }
+  }
+  const tlsListen = r.listen('PORTAL_TLS_LISTEN');
+  const tlsCert = r.optional('PORTAL_TLS_CERT');
+  const tlsKey = r.optional('PORTAL_TLS_KEY');
+  for (const [k, v] of [['PORTAL_TLS_CERT', tlsCert], ['PORTAL_TLS_KEY', tlsKey]] as const) {
+    if (v !== null && !v.startsWith('/')) r.report(k, `${k} '${v}' must be an absolute path`);
+  }
+  const tlsSet = [tlsListen, tlsCert, tlsKey].filter((v) => v !== null).length;
+  if (tlsSet !== 0 && tlsSet !== 3) {
+    problems.error(r.at(tlsListen === null ? 'PORTAL_TLS_CERT' : 'PORTAL_TLS_LISTEN'), 'PORTAL_TLS_LISTEN, PORTAL_TLS_CERT and PORTAL_TLS_KEY go together: set all three for HTTPS, or none');
+  }
+  const tls = tlsListen !== null && tlsCert !== null && tlsKey !== null ? { listen: tlsListen, cert: tlsCert, key: tlsKey } : null;
+  return {
+    tls,
+    leaseFile: leaseFile !== null && leaseFile.startsWith('/') ? leaseFile : null,
+    leaseFormat: (LEASE_FORMATS.has(format) ? format : 'dnsmasq') as PortalSettings['leaseFormat'],
+    portalUrl,
+    walledGarden,
+  };
+}
+
 export interface ServerCompileInput {
   raw: RawConfig;
   configFile: string;
@@ -247,6 +305,16 @@ export function compileServerConfig(input: ServerCompileInput, problems: Problem
       r.at('LOG_LEVEL'),
       `LOG_LEVEL '${r.str('LOG_LEVEL')}' must be one of ${[...LOG_LEVELS].join(', ')}`,
     );
+  }
+
+  const tlsCert = r.optional('DASHBOARD_TLS_CERT');
+  const tlsKey = r.optional('DASHBOARD_TLS_KEY');
+  for (const [k, v] of [['DASHBOARD_TLS_CERT', tlsCert], ['DASHBOARD_TLS_KEY', tlsKey]] as const) {
+    if (v !== null && !v.startsWith('/')) problems.error(r.at(k), `${k} '${v}' must be an absolute path`);
+  }
+  if ((tlsCert === null) !== (tlsKey === null)) {
+    const k = tlsCert === null ? 'DASHBOARD_TLS_KEY' : 'DASHBOARD_TLS_CERT';
+    problems.error(r.at(k), 'DASHBOARD_TLS_CERT and DASHBOARD_TLS_KEY go together: set both for HTTPS, or neither');
   }
 
   const enableIptForwarding = r.bool('ENABLE_IPT_FORWARDING');
@@ -326,7 +394,9 @@ export function compileServerConfig(input: ServerCompileInput, problems: Problem
     macBinding: r.bool('MAC_BINDING'),
     conntrackAccept: r.bool('CONNTRACK_ACCEPT'),
     dashboardListen: r.listen('DASHBOARD_LISTEN'),
+    dashboardTls: tlsCert !== null && tlsKey !== null ? { cert: tlsCert, key: tlsKey } : null,
     portalListen: r.listen('PORTAL_LISTEN'),
+    portal: compilePortalSettings(r, problems),
     logLevel: LOG_LEVELS.has(logLevel) ? logLevel : 'info',
     testMode: input.testMode,
   };

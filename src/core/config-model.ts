@@ -101,12 +101,29 @@ export interface ServerConfig {
   conntrackAccept: boolean;
   /** `host:port` of the admin dashboard (DASHBOARD_LISTEN), null to disable. */
   dashboardListen: string | null;
+  /** PEM files for HTTPS on the dashboard (DASHBOARD_TLS_CERT/KEY); absent or null: plain HTTP. */
+  dashboardTls?: { cert: string; key: string } | null;
   /** `host:port` of the captive portal (PORTAL_LISTEN), null to disable. */
   portalListen: string | null;
+  /** Captive portal and DHCP lease settings (docs/portal.md); absent in configs built by hand. */
+  portal?: PortalSettings;
   /** Log level for pino (LOG_LEVEL). */
   logLevel: string;
   /** -t: verify and log, change no firewall. */
   testMode: boolean;
+}
+
+/** LEASE_FILE, LEASE_FORMAT, PORTAL_URL, WALLED_GARDEN (spagate-only keywords). */
+export interface PortalSettings {
+  /** DHCP server's lease file to follow, null when none. */
+  leaseFile: string | null;
+  leaseFormat: 'dnsmasq' | 'isc' | 'kea';
+  /** Where captured HTTP is sent; null: `http://<PORTAL_LISTEN>/`. */
+  portalUrl: string | null;
+  /** Extra IPv4 addresses or CIDR networks an ungranted LAN client may reach. */
+  walledGarden: readonly string[];
+  /** HTTPS listener of the portal (PORTAL_TLS_LISTEN, PORTAL_TLS_CERT, PORTAL_TLS_KEY), null: plain HTTP only. */
+  tls: { listen: string; cert: string; key: string } | null;
 }
 
 export interface GatewayConfig {

@@ -34,13 +34,17 @@ export interface ReconcilePlan {
 /**
  * `installed` expiries come from whole-second `_exp_` stamps or kernel timeouts, so an
  * installed grant only counts as current when its expiry is within `toleranceMs` of the DB's.
+ * `restoreAll` (at daemon start) installs every live grant again: a listing only shows that
+ * some rule of a grant is there, and a grant with one of its rules deleted by hand (its SNAT
+ * rule, say) must come back whole. Installing is idempotent and keeps counters.
  */
 export function planReconcile(
   now: number,
   dbLive: readonly Grant[],
   installed: readonly InstalledGrant[],
-  toleranceMs = 1000,
+  opts: { toleranceMs?: number; restoreAll?: boolean } = {},
 ): ReconcilePlan {
+  const toleranceMs = opts.toleranceMs ?? 1000;
   const byId = new Map(installed.map((i) => [i.id, i]));
   const restore: Grant[] = [];
   const expire: Grant[] = [];
@@ -52,7 +56,7 @@ export function planReconcile(
     }
     keep.add(g.id);
     const inst = byId.get(g.id);
-    if (!inst || Math.abs(inst.expiresAt - g.expiresAt) > toleranceMs) restore.push(g);
+    if (opts.restoreAll || !inst || Math.abs(inst.expiresAt - g.expiresAt) > toleranceMs) restore.push(g);
   }
   const expiring = new Set(expire.map((g) => g.id));
   const orphanIds = installed.filter((i) => !keep.has(i.id) && !expiring.has(i.id)).map((i) => i.id);

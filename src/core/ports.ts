@@ -167,3 +167,70 @@ export interface StoreRetention {
   /** Delete grants that ended before this time (live grants are never touched); returns how many went. */
   pruneEndedGrants(before: number): Promise<number>;
 }
+
+/**
+ * A gateway user: one access stanza kept in the database beside access.conf's, compiled the
+ * same way (its stanza id is `user:<name>`). Keys are random and stored as base64 text, since
+ * the gateway needs them to verify packets; the database file is private (0600).
+ */
+export interface UserRecord {
+  /** Unique; letters, digits, `.`, `_`, `-` (it names an `.fwknoprc` stanza too). */
+  name: string;
+  /** The stanza's SOURCE value (`ANY`, addresses, networks). */
+  source: string;
+  /** The stanza's other access.conf keywords in order, keys and expiry excepted. */
+  options: readonly { name: string; value: string }[];
+  keyBase64: string;
+  hmacKeyBase64: string;
+  /** A disabled user matches no packet. */
+  disabled: boolean;
+  /** Epoch ms after which the user no longer authenticates; null for never. */
+  expiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  /** Epoch ms of the last key change (creation counts as one). */
+  keysAt: number;
+  /** True once someone has been shown the current keys (creation, rotation or enrollment). */
+  keysShown: boolean;
+}
+
+/** A one-time enrollment code; only the hash of the code is stored. */
+export interface EnrollmentRecord {
+  id: string;
+  codeHash: string;
+  /** The user whose keys redeeming rotates. */
+  user: string;
+  createdAt: number;
+  expiresAt: number;
+  createdBy: string;
+  usedAt: number | null;
+  /** Client address that redeemed it. */
+  usedBy: string | null;
+}
+
+/**
+ * Users and their enrollment codes. SQLite implements it in the same database as the rest;
+ * a shared PostgreSQL store can implement it unchanged (nothing here is SQL-shaped).
+ */
+export interface UserStore {
+  /** By name. */
+  listUsers(): Promise<UserRecord[]>;
+  getUser(name: string): Promise<UserRecord | null>;
+  /** Throws a StoreError of kind `conflict` when the name is taken. */
+  addUser(u: UserRecord): Promise<void>;
+  /** Replaces every field of the user with this name; false when there is none. */
+  updateUser(u: UserRecord): Promise<boolean>;
+  /** Deletes the user and its enrollment codes; false when there was none. */
+  deleteUser(name: string): Promise<boolean>;
+  addEnrollment(e: EnrollmentRecord): Promise<void>;
+  findEnrollmentByHash(codeHash: string): Promise<EnrollmentRecord | null>;
+  /**
+   * Marks the code used, atomically: true only for the one call that found it unused and
+   * not expired at `at`, so a code can be redeemed once even under concurrent attempts.
+   */
+  consumeEnrollment(id: string, at: number, by: string): Promise<boolean>;
+  /** Newest first. */
+  listEnrollments(): Promise<EnrollmentRecord[]>;
+  /** Deletes codes that expired or were used before `before`; returns how many went. */
+  pruneEnrollments(before: number): Promise<number>;
+}

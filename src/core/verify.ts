@@ -6,8 +6,8 @@
  */
 import type { AccessStanza, ServerConfig } from './config-model.js';
 import { accessTimeout, isLocalNatType, isNatType, planGrantRules } from './grant-plan.js';
-import { isIpv4, matchesAny } from './ipv4.js';
-import type { GrantRules, ProtoPort, ReceivedPacket } from './model.js';
+import { isIpv4, netContains, parseIpv4 } from './ipv4.js';
+import type { GrantRules, Ipv4Net, ProtoPort, ReceivedPacket } from './model.js';
 import type { PolicyReason } from './reject-reasons.js';
 import { compileKeys, decodeSpa, parseAccessMessage, parseNatAccess, preparePacket, replayDigest } from './spa/decode.js';
 import type { CompiledKeys, PreparedPacket } from './spa/decode.js';
@@ -108,10 +108,12 @@ export function verifyPacket(input: VerifyInput): Verdict {
   const prepared = preparePacket(packet.payload);
   if (prepared.reason) return reject(prepared.reason, null, null, null, false);
 
+  // Addresses parsed once, not once per stanza: with 1,000 stanzas that alone was ~0.2 ms a packet.
+  const src = parseIpv4(packet.srcIp);
+  const dst = parseIpv4(packet.dstIp);
+  const within = (nets: readonly Ipv4Net[], ip: number | null) => ip !== null && nets.some((n) => netContains(n, ip));
   const candidates = input.stanzas.filter(
-    (c) =>
-      matchesAny(c.stanza.source, packet.srcIp) &&
-      (c.stanza.destination === null || matchesAny(c.stanza.destination, packet.dstIp)),
+    (c) => within(c.stanza.source, src) && (c.stanza.destination === null || within(c.stanza.destination, dst)),
   );
   if (candidates.length === 0) return reject('no_stanza_for_source', null, null, null, false);
 
@@ -149,6 +151,12 @@ function tryStanza(
   const { packet } = input;
   if (stanza.accessExpire !== null && now / 1000 > stanza.accessExpire) {
     return reject('stanza_expired', stanza, null, digest, false);
+  }
+  // Junk that no key of this HMAC length could decode costs no HMAC at all: with many
+  // stanzas this is what keeps a garbage packet cheap (the shape is computed once per length).
+  if (c.keys.cipherKey !== null) {
+    const shape = prepared.shapeReason(c.keys.hmac?.b64len ?? 0);
+    if (shape !== null) return reject(shape, stanza, null, digest, false);
   }
   const decoded = decodeSpa(prepared, c.keys);
   if (!decoded.ok) return reject(decoded.reason, stanza, null, digest, false);

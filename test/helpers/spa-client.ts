@@ -1,7 +1,7 @@
 /** Knocking from a test namespace with Debian's real `fwknop` client or with `spagate knock`. */
 import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CLI } from './daemon.js';
 import type { Netns } from './netns.js';
 
@@ -27,6 +27,15 @@ export function fwknopKnock(ns: Netns, nsName: string, server: string, keys: Kno
   const saved = join(dir, 'packet.txt');
   ns.exec(nsName, '/usr/bin/fwknop', ['--rc-file', rc, '-n', 'gw', '--no-save-args', '-B', saved, ...extra]);
   return saved;
+}
+
+/**
+ * Real fwknop client, one packet, nothing kept: `extra` carries the request (`-A tcp/80`,
+ * `-N host:port`, `--nat-local`, `-f N`, ...), which overrides the rc file's ACCESS.
+ */
+export function fwknopSend(ns: Netns, nsName: string, server: string, keys: KnockKeys, extra: string[] = []): void {
+  const saved = fwknopKnock(ns, nsName, server, keys, extra);
+  rmSync(dirname(saved), { recursive: true, force: true });
 }
 
 /** spagate's own client. */

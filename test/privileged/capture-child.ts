@@ -12,6 +12,7 @@ const opts = JSON.parse(process.argv[2] ?? '{}') as {
   interface: string;
   filter: string;
   bufferSize?: number;
+  spaPrefilter?: boolean;
   /** Packets whose payload starts with this are only counted, as a cheap verifier would reject them. */
   quietPrefix?: string;
 };
@@ -41,6 +42,7 @@ const src = new CapPacketSource({
   interface: opts.interface,
   filter: opts.filter,
   bufferSize: opts.bufferSize,
+  spaPrefilter: opts.spaPrefilter,
   logger,
   clock: systemClock,
 });

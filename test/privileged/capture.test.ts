@@ -228,3 +228,30 @@ test(
     }
   },
 );
+
+test(
+  'CapPacketSource with spaPrefilter lets the kernel drop what precheck would reject, and keeps a real-looking knock',
+  { timeout: 60_000 },
+  async (t) => {
+    if (!requireRoot(t)) return;
+    const { ns, gw, cl, gwIf } = setup();
+    try {
+      const lines = startChild(ns, gw, { interface: gwIf, filter: 'udp port 62201', spaPrefilter: true });
+      await lines.waitFor((l) => l.event === 'ready', 20_000, 'ready');
+      const knock = '8' + 'A'.repeat(199);
+      send(ns, cl, [
+        { port: 62201, payload: 'J'.repeat(200) }, // not a Rijndael start
+        { port: 62201, payload: '8'.repeat(139) }, // too short
+        { port: 62201, payload: '8'.repeat(1500) }, // too long
+        { port: 62201, payload: knock },
+        { port: 62201, payload: '/'.repeat(1400) }, // (1499 would need IP fragments on this link)
+      ]);
+      await lines.waitFor((l) => l.event === 'packet' && (l.payload as string).length === 1400 * 2, 10_000, 'the last packet');
+      await new Promise((r) => setTimeout(r, 200));
+      const got = lines.all.filter((l) => l.event === 'packet').map((l) => Buffer.from(l.payload as string, 'hex').toString());
+      assert.deepEqual(got, [knock, '/'.repeat(1400)]);
+    } finally {
+      await ns.cleanup();
+    }
+  },
+);

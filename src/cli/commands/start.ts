@@ -7,6 +7,9 @@ import { ConfigError } from '../../core/errors.js';
 import { formatProblem, loadGatewayConfig, parseStartFlags, START_USAGE, type StartFlags } from '../../config/index.js';
 import { buildAdapters, createGateway } from '../../daemon.js';
 import { dashboardService } from '../../web/service.js';
+import { PrometheusMetrics } from '../../metrics.js';
+import { portalServices } from '../../portal/service.js';
+import { ExecFileRunner } from '../../adapters/command-runner.js';
 import type { CliIo, Command } from '../io.js';
 import { claimPidFile } from '../pidfile.js';
 
@@ -36,11 +39,19 @@ export const start: Command = async (argv, io) => {
 
   const logger = createLogger(config.server.logLevel);
   for (const w of config.warnings) logger.warn({ config: true }, w);
+  // A reload asked for while starting (the pid file exists already) must not kill the daemon,
+  // which is SIGHUP's default action: remember it and reload once the gateway runs.
+  let earlyHup = false;
+  const onEarlyHup = (): void => void (earlyHup = true);
+  process.on('SIGHUP', onEarlyHup);
   const releasePid = await claimPidFile(config.server.pidFile);
   let running;
   try {
     const adapters = await buildAdapters(config, { logger, clock: systemClock, random: cryptoRandom, digestFile: flags.digestFile });
-    running = await createGateway(config, { ...adapters, services: dashboardService(config, adapters) });
+    const portal = portalServices(config, { clock: systemClock, logger, runner: new ExecFileRunner(), redeemer: adapters.users?.enrollment ?? null });
+    const metrics = new PrometheusMetrics({ clock: systemClock });
+    const admin = dashboardService(config, adapters, { metrics, hostnameFor: (ip) => portal.hostnameFor(ip) });
+    running = await createGateway(config, { ...adapters, metrics, services: [...portal.services, ...admin] });
   } catch (e) {
     await releasePid();
     logger.error({ err: e }, 'start failed');
@@ -65,6 +76,8 @@ export const start: Command = async (argv, io) => {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => void reload(flags, io, gw.reload, logger));
+    process.off('SIGHUP', onEarlyHup);
+    if (earlyHup) void reload(flags, io, gw.reload, logger);
   });
 };
 

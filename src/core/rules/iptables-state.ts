@@ -251,22 +251,57 @@ export function planGrantChanges(
   const lines: RestoreLine[] = [];
   const fwd = chains.forward;
   for (const ch of changes) {
-    for (const r of current.get(ch.id) ?? []) lines.push(deleteLine(r));
+    const old = current.get(ch.id) ?? [];
+    for (const r of old) lines.push(deleteLine(r));
     if (ch.kind === 'remove') {
       current.delete(ch.id);
       continue;
     }
-    for (const r of ch.rules) {
-      if (!opts.prepend) lines.push(appendLine(r));
+    const carried = carriedCounters(old, ch.rules);
+    ch.rules.forEach((r, i) => {
+      let line: RestoreLine;
+      if (!opts.prepend) line = appendLine(r);
       else {
         const belowCt =
           opts.conntrackOnTop && fwd !== null && r.table === fwd.table && r.chain === fwd.toChain;
-        lines.push(insertLine(r, belowCt ? 2 : 1));
+        line = insertLine(r, belowCt ? 2 : 1);
       }
-    }
+      const c = carried[i];
+      lines.push(c ? { table: line.table, text: `${line.text} -c ${c.packets} ${c.bytes}` } : line);
+    });
     current.set(ch.id, ch.rules);
   }
   return lines;
+}
+
+/**
+ * A re-installed grant (re-knock extension) gets new rules that differ from the old ones
+ * only in their `_exp_` comment: give each new rule the counts of the old rule at the same
+ * place in the same chain, so the grant's packet and byte counts do not drop to zero.
+ * Listed and built arguments are spelt differently (`/32`), hence matching by position;
+ * when a chain's rule count changed, nothing is carried for that chain.
+ */
+function carriedCounters(
+  old: readonly IptRule[],
+  fresh: readonly IptRule[],
+): ({ packets: number; bytes: number } | null)[] {
+  const where = (r: IptRule): string => `${r.table}\u0000${r.chain}`;
+  const oldBy = new Map<string, IptRule[]>();
+  for (const r of old) oldBy.set(where(r), [...(oldBy.get(where(r)) ?? []), r]);
+  const freshCount = new Map<string, number>();
+  for (const r of fresh) freshCount.set(where(r), (freshCount.get(where(r)) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  return fresh.map((r) => {
+    const k = where(r);
+    const i = seen.get(k) ?? 0;
+    seen.set(k, i + 1);
+    const list = oldBy.get(k) ?? [];
+    if (list.length !== freshCount.get(k)) return null;
+    const o = list[i] as Partial<SavedRule>;
+    const packets = o.packets ?? 0;
+    const bytes = o.bytes ?? 0;
+    return packets > 0 || bytes > 0 ? { packets, bytes } : null;
+  });
 }
 
 /** Deletes every rule in the owned chains that is neither the conntrack accept nor tagged with a kept id. */

@@ -65,10 +65,19 @@ export interface PreparedPacket {
    * match it). Computed once per length, so each stanza try only hashes.
    */
   hmacParts(b64len: number): { body: Buffer; mac: Buffer | null };
+  /**
+   * Why this packet cannot decode under any key whose HMAC takes `b64len` characters (0: no
+   * HMAC), judged from its shape alone: the tail is not canonical base64 (no MAC can match it),
+   * or the authenticated body is not whole AES blocks of canonical base64. Null when only the
+   * keys can tell. Lets a caller trying many stanzas skip every HMAC for such packets; it
+   * depends on the packet only, so it reveals nothing about any key.
+   */
+  shapeReason(b64len: number): CodecReason | null;
 }
 
 class Prepared implements PreparedPacket {
   private readonly parts = new Map<number, { body: Buffer; mac: Buffer | null }>();
+  private readonly shapes = new Map<number, CodecReason | null>();
 
   constructor(
     readonly text: string,
@@ -88,6 +97,38 @@ class Prepared implements PreparedPacket {
     }
     return p;
   }
+
+  shapeReason(b64len: number): CodecReason | null {
+    let r = this.shapes.get(b64len);
+    if (r === undefined) {
+      r = this.reason ?? shapeOf(this, b64len);
+      this.shapes.set(b64len, r);
+    }
+    return r;
+  }
+}
+
+// The checks decodeUnguarded makes after a matching HMAC, made before it instead; same order
+// and reasons, so a packet that fails here fails there under every key of this HMAC length.
+function shapeOf(p: Prepared, b64len: number): CodecReason | null {
+  const end = p.prefixed.length - b64len;
+  if (end - PREFIX_BYTES.length < LIMITS.minPlaintext) return 'too_short';
+  if (b64len > 0 && p.hmacParts(b64len).mac === null) return 'hmac_mismatch';
+  const len = blobLength(end);
+  if (len === null) return 'bad_base64';
+  if (len < 32 || len % 16 !== 0) return 'bad_ciphertext_length';
+  return null;
+}
+
+/**
+ * Bytes that `chars` base64 characters without padding decode to, or null when no canonical
+ * text has that length (one leftover character). Canonical trailing bits are checked by the
+ * full decode after the HMAC; here the length alone rules out most junk.
+ */
+function blobLength(chars: number): number | null {
+  const rest = chars % 4;
+  if (rest === 1) return null;
+  return (chars >> 2) * 3 + (rest === 0 ? 0 : rest - 1);
 }
 
 /** Run the wire checks once and keep the prefixed bytes for the per-stanza HMAC and decryption. */
@@ -164,10 +205,11 @@ function decodeUnguarded(p: PreparedPacket, keys: CompiledKeys): DecodeResult {
     if (end - PREFIX_BYTES.length < LIMITS.minPlaintext) return fail('too_short');
     const { body, mac } = p.hmacParts(keys.hmac.b64len);
     // The strict decode of the tail keeps this a comparison of texts, as fwknopd does: a tail
-    // with stray low bits (the same MAC bytes written differently) never matches.
+    // with stray low bits (the same MAC bytes written differently) never matches, so no HMAC
+    // is computed for it (the tail is the sender's own text: skipping reveals nothing).
+    if (mac === null) return fail('hmac_mismatch');
     const computed = keys.hmac.mac(body);
-    if (mac === null || mac.length !== computed.length || !timingSafeEqual(computed, mac))
-      return fail('hmac_mismatch');
+    if (mac.length !== computed.length || !timingSafeEqual(computed, mac)) return fail('hmac_mismatch');
   }
   const blob = decodeB64Strict(p.prefixed.toString('latin1', 0, end));
   if (blob === null) return fail('bad_base64');

@@ -40,6 +40,14 @@ test('planReconcile restores missing and stale grants, expires overdue ones and 
   assert.deepEqual(plan.orphanIds, ['stray']);
 });
 
+test('planReconcile with restoreAll installs every live grant again, present or not, but not overdue ones', () => {
+  const plan = planReconcile(10_000, [g('present', 20_000), g('missing', 20_000), g('overdue', 9_000)], [{ id: 'present', expiresAt: 20_000 }], {
+    restoreAll: true,
+  });
+  assert.deepEqual(plan.restore.map((x) => x.id), ['present', 'missing']);
+  assert.deepEqual(plan.expire.map((x) => x.id), ['overdue']);
+});
+
 test('planReconcile accepts whole-second expiry stamps within the tolerance', () => {
   const plan = planReconcile(0, [g('a', 10_400)], [{ id: 'a', expiresAt: 11_000 }]);
   assert.deepEqual(plan.restore, []);

@@ -131,7 +131,7 @@ test('teardown plan deletes every jump then flushes and deletes owned chains', (
   );
 });
 
-test('grant plan replaces listed rules of a re-installed id in the same batch', () => {
+test('grant plan replaces listed rules of a re-installed id in the same batch, keeping their counters', () => {
   const state = parseIptablesSave(SAVED);
   const fresh = buildGrantRules(
     'g1',
@@ -148,8 +148,8 @@ test('grant plan replaces listed rules of a re-installed id in the same batch', 
     [
       '-D FWKNOP_FORWARD -s 203.0.113.7/32 -m comment --comment "_exp_1796325000 spagate:g1" -j ACCEPT',
       '-D FWKNOP_MASQUERADE -s 203.0.113.7/32 -m comment --comment "_exp_1796325000 spagate:g1" -j MASQUERADE',
-      '-A FWKNOP_FORWARD -s 203.0.113.7 -m comment --comment "_exp_1796325060 spagate:g1" -j ACCEPT',
-      '-A FWKNOP_MASQUERADE -s 203.0.113.7 -m comment --comment "_exp_1796325060 spagate:g1" -j MASQUERADE',
+      '-A FWKNOP_FORWARD -s 203.0.113.7 -m comment --comment "_exp_1796325060 spagate:g1" -j ACCEPT -c 3 180',
+      '-A FWKNOP_MASQUERADE -s 203.0.113.7 -m comment --comment "_exp_1796325060 spagate:g1" -j MASQUERADE -c 2 120',
     ],
   );
 });
