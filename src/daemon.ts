@@ -141,7 +141,7 @@ export async function buildAdapters(config: GatewayConfig, o: BuildOptions): Pro
       : await chooseFirewall(config, runner, log, o.clock);
     const source: PacketSource = s.enableUdpServer
       ? new UdpPacketSource({ port: s.udpservPort, logger: log.child({ component: 'udp' }), clock: o.clock })
-      : new CapPacketSource({ interface: s.pcapIntf, filter: s.pcapFilter, spaPrefilter: true, logger: log.child({ component: 'pcap' }), clock: o.clock });
+      : new CapPacketSource({ interface: s.pcapIntf, filter: s.pcapFilter, bufferSize: s.pcapBufferBytes, spaPrefilter: true, logger: log.child({ component: 'pcap' }), clock: o.clock });
     const conntrack = new ConntrackFlusher({ conntrack: '/usr/sbin/conntrack', runner, logger: log.child({ component: 'conntrack' }) });
     const digest = o.digestFile ? await DigestFile.open(o.digestFile, { logger: log }) : null;
     return {

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { AccessStanza, GatewayConfig } from './core/config-model.js';
 import { planExpiry, planReconcile } from './core/expiry.js';
+import { FairQueue } from './core/fair-queue.js';
 import { grantMode, sameRules } from './core/grant-plan.js';
 import type { Grant, GrantCounters, ReceivedPacket, SpaEvent } from './core/model.js';
 import type { Clock, Firewall, Logger, RandomSource, ReplayEntry, Store } from './core/ports.js';
@@ -53,6 +54,9 @@ export interface GatewayStats {
 const REPLAY_MARGIN_MS = 60_000;
 /** Sources remembered by the stanza hint; the oldest is forgotten first. */
 const HINT_CAPACITY = 100_000;
+/** One verification slice; then the event loop gets to read the capture again. */
+const DRAIN_SLICE_MS = 2;
+const DRAIN_SLICE_PACKETS = 256;
 
 /** A bounded map from `ip:`/`mac:` keys to stanza ids, oldest entry evicted first. */
 class StanzaHint {
@@ -156,9 +160,44 @@ export class Gateway {
     return this.deps.firewall.counters();
   }
 
-  /** The packet handler: synchronous verification, then the grant goes to the firewall asynchronously. */
+  /**
+   * The packet handler: the packet joins the fair queue at once (the capture must get back to
+   * its ring quickly); verification runs in slices between reads (`drain`), and a grant then
+   * goes to the firewall asynchronously.
+   */
   handlePacket(p: ReceivedPacket): void {
     this.stats.packets++;
+    if (!this.intake.push(p.srcIp, p)) {
+      this.reject(p, 'overload', null, null);
+      return;
+    }
+    if (!this.draining) {
+      this.draining = true;
+      setImmediate(this.drain);
+    }
+  }
+
+  private readonly intake = new FairQueue<ReceivedPacket>();
+  private draining = false;
+
+  /**
+   * Verifies queued packets for at most DRAIN_SLICE_MS (or DRAIN_SLICE_PACKETS), then yields
+   * so the capture can empty its ring before it overflows: with 1,000 stanzas one wrong-HMAC
+   * packet costs milliseconds, and a flood would otherwise fill the ring while it is verified.
+   */
+  private readonly drain = (): void => {
+    const start = this.deps.clock.now();
+    for (let n = 0; n < DRAIN_SLICE_PACKETS; n++) {
+      const p = this.intake.shift();
+      if (p === undefined) break;
+      this.verifyOne(p);
+      if (this.deps.clock.now() - start >= DRAIN_SLICE_MS) break;
+    }
+    if (this.intake.size > 0) setImmediate(this.drain);
+    else this.draining = false;
+  };
+
+  private verifyOne(p: ReceivedPacket): void {
     let v: Verdict;
     const now = this.deps.clock.now();
     try {
@@ -234,7 +273,7 @@ export class Gateway {
     }
     const expiresAt = now + v.timeout * 1000;
     const existing = this.findSame(v);
-    const g: Grant = existing
+    let g: Grant = existing
       ? { ...existing, user, expiresAt: Math.max(existing.expiresAt, expiresAt) }
       : { id: this.newId(), stanzaId: v.stanza.id, user, rules: v.rules, grantedAt: now, expiresAt };
     // Database first: a crash right after the rules go in must not leave a grant nobody knows.
@@ -255,6 +294,7 @@ export class Gateway {
       this.reject(p, 'firewall_error', v.stanza, user);
       return;
     }
+    g = await this.countFromInstall(g, now, expiresAt, v.timeout);
     this.live.set(g.id, g);
     this.hint.remember(p.srcIp, p.srcMac, v.stanza.id);
     this.stats.accepted++;
@@ -267,6 +307,25 @@ export class Gateway {
     );
     this.events.add(this.event(p, 'accepted', reason, v.stanza.id, user, g.id));
     this.emitter.emit('change', { type: existing ? 'extended' : 'granted', grant: g } satisfies GrantChange);
+  }
+
+  /**
+   * The client's time counts from when its rules are in place, not from when its packet was
+   * read: the install (milliseconds; more in a burst) is not taken out of its timeout, so access
+   * never ends early. The kernel's own timeouts carry a grace for this (nftables-state.ts);
+   * the sweeper closes at the stored expiry.
+   */
+  private async countFromInstall(g: Grant, start: number, planned: number, timeoutS: number): Promise<Grant> {
+    const installedAt = this.deps.clock.now();
+    if (g.expiresAt !== planned || installedAt <= start) return g;
+    const next: Grant = { ...g, expiresAt: installedAt + timeoutS * 1000 };
+    try {
+      await this.deps.store.saveGrant(next);
+      return next;
+    } catch (e) {
+      this.log.warn({ err: e, grant: g.id }, 'could not store the expiry counted from install; keeping the first');
+      return g;
+    }
   }
 
   /** Grants for one source run one after another, so a quick second knock extends instead of duplicating. */

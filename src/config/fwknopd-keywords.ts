@@ -43,6 +43,7 @@ export const SERVER_DEFAULTS: Readonly<Record<string, string>> = {
   LOG_LEVEL: 'info',
   NFT_EXE: '/usr/sbin/nft',
   LEASE_FORMAT: 'dnsmasq',
+  PCAP_BUFFER_MB: '32',
 };
 
 /** Keywords spagate reads that have no default (unset means "not configured"). */
@@ -66,6 +67,7 @@ export const SPAGATE_ONLY = new Set([
   'LEASE_FORMAT',
   'LOG_LEVEL',
   'NFT_EXE',
+  'PCAP_BUFFER_MB',
 ]);
 
 /** fwknopd keywords accepted and ignored: tuning of fwknopd's own loop, logging and builds. */

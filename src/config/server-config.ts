@@ -359,6 +359,7 @@ export function compileServerConfig(input: ServerCompileInput, problems: Problem
     accessFile: input.accessFile,
     pcapIntf,
     pcapFilter,
+    pcapBufferBytes: r.int('PCAP_BUFFER_MB', 1, 2047) * 1024 * 1024,
     enableUdpServer: r.bool('ENABLE_UDP_SERVER'),
     udpservPort: r.int('UDPSERV_PORT', 1, 65535),
     enableSpaPacketAging,

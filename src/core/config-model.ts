@@ -58,6 +58,8 @@ export interface ServerConfig {
 
   pcapIntf: string;
   pcapFilter: string;
+  /** Kernel capture ring in bytes (PCAP_BUFFER_MB). */
+  pcapBufferBytes: number;
   enableUdpServer: boolean;
   udpservPort: number;
 

@@ -19,6 +19,7 @@ export const POLICY_REASONS = {
   firewall_error: 'the firewall refused to install the grant',
   store_error: 'the database could not record the grant, so it was not installed',
   internal: 'an internal error happened while handling the packet',
+  overload: 'not verified: the daemon was saturated and its source (or all sources together) had too many packets waiting',
 } as const;
 
 export type PolicyReason = keyof typeof POLICY_REASONS;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/adapters/memory-clock.js';
 import { NftablesFirewall } from '../../src/adapters/nftables.js';
+import { KERNEL_GRACE_MS } from '../../src/core/rules/nftables-state.js';
 import { silentLogger } from '../../src/adapters/pino-logger.js';
 import { FirewallError } from '../../src/core/errors.js';
 import { everyShape, grant } from '../unit/rules/nftables-fixtures.js';
@@ -157,7 +158,7 @@ test('NftablesFirewall sees a grant gone once the kernel timeout passes, with no
   await fw.start({ flush: true });
   await fw.install([grant('g', { input: [{ proto: 'tcp', port: 22 }] }, clock.now() + 2000)]);
   const scripts = fake.nftScripts;
-  clock.advance(2000);
+  clock.advance(2000 + KERNEL_GRACE_MS);
   assert.deepEqual(await fw.listInstalled(), []);
   assert.equal(fake.nftScripts, scripts);
   // Removing it afterwards is harmless although the kernel already dropped it.

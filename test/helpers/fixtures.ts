@@ -21,6 +21,7 @@ export function serverConfig(over: Partial<ServerConfig> = {}): ServerConfig {
     accessFile: 'test/access.conf',
     pcapIntf: 'eth0',
     pcapFilter: 'udp port 62201',
+    pcapBufferBytes: 32 * 1024 * 1024,
     enableUdpServer: false,
     udpservPort: 62201,
     enableSpaPacketAging: true,

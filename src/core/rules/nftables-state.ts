@@ -19,6 +19,14 @@ import {
   type NftElementChange,
 } from './nftables.js';
 
+/**
+ * Added to every kernel timeout. The daemon closes a grant itself at its stored expiry, which
+ * it counts from when the install finished (gateway.ts countFromInstall), a few ms after this
+ * timeout was computed; the kernel's timeout is the backstop for a dead daemon, so it must not
+ * fire first and end access early.
+ */
+export const KERNEL_GRACE_MS = 100;
+
 interface Claim {
   expiresAt: number;
   element: NftElement;
@@ -228,7 +236,7 @@ export class NftGrantBook {
           kind: 'upsert',
           element: c.element,
           comment: elementComment(owner, c.expiresAt),
-          timeoutMs: Math.max(1, Math.ceil(c.expiresAt - now)),
+          timeoutMs: Math.max(1, Math.ceil(c.expiresAt - now)) + KERNEL_GRACE_MS,
           currentValue,
           counter: null,
         });

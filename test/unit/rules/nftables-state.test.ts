@@ -3,16 +3,17 @@ import assert from 'node:assert/strict';
 import { FirewallError } from '../../../src/core/errors.js';
 import type { NftElementChange } from '../../../src/core/rules/nftables.js';
 import type { TableListing } from '../../../src/core/rules/nftables-listing.js';
-import { NftGrantBook } from '../../../src/core/rules/nftables-state.js';
+import { KERNEL_GRACE_MS, NftGrantBook } from '../../../src/core/rules/nftables-state.js';
 import { grant } from './nftables-fixtures.js';
 
 const NOW = 1_800_000_000_000;
 const EMPTY: TableListing = { sets: new Set(), elements: [] };
 
+/** Timeouts shown without the kernel grace, which one test checks on its own. */
 function brief(changes: NftElementChange[]): string[] {
   return changes.map((c) =>
     c.kind === 'upsert'
-      ? `upsert ${c.element.set} ${c.element.key} ${c.comment} ${c.timeoutMs}`
+      ? `upsert ${c.element.set} ${c.element.key} ${c.comment} ${c.timeoutMs - KERNEL_GRACE_MS}`
       : `delete ${c.element.set} ${c.element.key}`,
   );
 }
@@ -36,6 +37,13 @@ function listingOf(changes: string[][]): TableListing {
     })),
   };
 }
+
+test('kernel timeouts run a grace past the stored expiry, so the daemon, not the kernel, closes on time', () => {
+  const p = new NftGrantBook().plan([{ kind: 'install', grant: grant('g1', { forward: { all: true } }, NOW + 5_000) }], NOW);
+  const up = p.changes.find((c) => c.kind === 'upsert');
+  assert.equal(up?.kind === 'upsert' ? up.timeoutMs : null, 5_000 + KERNEL_GRACE_MS);
+  assert.ok(KERNEL_GRACE_MS > 0 && KERNEL_GRACE_MS <= 250, 'a dead daemon\'s grants still end within a quarter second');
+});
 
 test('NftGrantBook installs a grant as timed elements carrying its id', () => {
   const book = new NftGrantBook();
