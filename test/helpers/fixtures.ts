@@ -1,5 +1,6 @@
 import type { AccessStanza, ChainSpec, ServerConfig } from '../../src/core/config-model.js';
 import { ANY_NET } from '../../src/core/ipv4.js';
+import type { SpaFields } from '../../src/core/spa/types.js';
 
 function chain(target: string, table: string, from: string, to: string): ChainSpec {
   return { target, table, fromChain: from, jumpPosition: 1, toChain: to, rulePosition: 1 };
@@ -79,6 +80,27 @@ export function stanza(over: Partial<AccessStanza> = {}): AccessStanza {
     forwardAll: false,
     disableDnat: false,
     macBinding: true,
+    ...over,
+  };
+}
+
+let randomCounter = 0;
+
+/**
+ * The fields of an ordinary access request (`fwknop -A tcp/22 -s`) at `timestamp` (epoch
+ * seconds), with a fresh 16-digit random value each call so no two packets are replays.
+ */
+export function accessFields(timestamp: number, over: Partial<SpaFields> = {}): SpaFields {
+  return {
+    random_value: String(1_000_000_000_000_000 + randomCounter++).slice(0, 16),
+    username: 'alice',
+    timestamp,
+    version: '3.0.0',
+    message_type: 1,
+    message: '0.0.0.0,tcp/22',
+    nat_access: null,
+    server_auth: null,
+    client_timeout: 0,
     ...over,
   };
 }

@@ -17,7 +17,7 @@ import { encodeSpa } from '../../src/core/spa/encode.js';
 import type { SpaFields } from '../../src/core/spa/types.js';
 import { createGateway, type RunningGateway, type Service } from '../../src/daemon.js';
 import type { GatewayMetrics } from '../../src/gateway.js';
-import { serverConfig, stanza } from './fixtures.js';
+import { accessFields, serverConfig, stanza } from './fixtures.js';
 
 export const NOW = 1_800_000_000_000;
 
@@ -79,7 +79,6 @@ export async function startInProcess(
   const source = new MemoryPacketSource({ logger, clock });
   const random = counterRandom('in-process');
   const running = await createGateway(config, { store, firewall, source, clock, random, logger, metrics: o.metrics, services: o.services });
-  let rndValue = 0;
   const inject = (payload: Buffer, src = '10.0.0.9'): void => {
     source.inject(packetFrom(payload, src, clock.now()));
   };
@@ -92,18 +91,7 @@ export async function startInProcess(
     logs,
     stanzas,
     knock: ({ s = stanzas[0], src = '10.0.0.9', fields = {} } = {}) => {
-      const f: SpaFields = {
-        random_value: String(1_000_000_000_000_000 + rndValue++).slice(0, 16),
-        username: 'alice',
-        timestamp: Math.floor(clock.now() / 1000),
-        version: '3.0.0',
-        message_type: 1,
-        message: '0.0.0.0,tcp/22',
-        nat_access: null,
-        server_auth: null,
-        client_timeout: 0,
-        ...fields,
-      };
+      const f = accessFields(Math.floor(clock.now() / 1000), fields);
       const payload = Buffer.from(encodeSpa(f, { key: s.key, hmacKey: s.hmacKey, hmacType: s.hmacType, mode: s.encryptionMode }, { digestType: 'sha256', random }), 'latin1');
       inject(payload, src);
       return payload;

@@ -19,6 +19,7 @@ import { cryptoRandom } from '../../src/adapters/system-clock.js';
 import { innerDigest } from '../../src/core/spa/crypto.js';
 import { encodeMessage, sealPlaintext } from '../../src/core/spa/encode.js';
 import { CLI, DaemonRun } from '../helpers/daemon.js';
+import { accessFields } from '../helpers/fixtures.js';
 import { isRoot } from '../helpers/netns.js';
 import { fwknopSend, randomKeys, type KnockKeys } from '../helpers/spa-client.js';
 import { buildTopology, connectFrom, NET_TOOLS, type Topology } from '../helpers/topology.js';
@@ -41,17 +42,12 @@ function run(file: string, args: string[], input?: string): string {
 
 /** A real SPA packet whose username breaks the field rules, sealed with the stanza's keys. */
 function forbiddenUserPacket(keys: KnockKeys, user: string, dir: string): string {
-  const encoded = encodeMessage({
-    random_value: String(1_000_000_000_000_000 + Math.floor(Math.random() * 8e15)).slice(0, 16),
-    username: user,
-    timestamp: Math.floor(Date.now() / 1000),
-    version: '3.0.0',
-    message_type: 1,
-    message: '0.0.0.0,tcp/22',
-    nat_access: null,
-    server_auth: null,
-    client_timeout: 0,
-  });
+  const encoded = encodeMessage(
+    accessFields(Math.floor(Date.now() / 1000), {
+      username: user,
+      random_value: String(1_000_000_000_000_000 + Math.floor(Math.random() * 8e15)).slice(0, 16),
+    }),
+  );
   const packet = sealPlaintext(
     `${encoded}:${innerDigest('sha256', encoded)}`,
     { key: Buffer.from(keys.key, 'base64'), hmacKey: Buffer.from(keys.hmac, 'base64'), hmacType: 'sha256', mode: 'cbc' },

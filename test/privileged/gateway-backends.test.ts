@@ -603,20 +603,23 @@ for (const backend of BACKENDS) {
       },
     );
 
+    /** A FORWARD_ALL grant of `timeoutS` seconds, then the daemon killed with SIGKILL. */
+    async function grantThenKill(timeoutS: number): Promise<{ run: ReturnType<typeof daemon>; g: LogLine }> {
+      const keys = randomKeys();
+      const run = daemon(keys, lanConf(timeoutS, ['ENABLE_IPT_FORWARDING Y', 'ENABLE_IPT_SNAT Y'], ['FORWARD_ALL Y', 'DISABLE_DNAT Y']));
+      await run.start();
+      fwknopSend(t.ns, t.lan, t.addr.gwLan, keys);
+      const g = await run.waitFor((l) => l.msg === 'grant installed');
+      await run.stop('SIGKILL');
+      return { run, g };
+    }
+
     if (backend === 'nftables') {
       test(
         'with the daemon killed (kill -9), a live grant still ends at its expiry; the next start ends it in the database',
         { timeout: 40_000 },
         async () => {
-          const keys = randomKeys();
-          const run = daemon(
-            keys,
-            lanConf(4, ['ENABLE_IPT_FORWARDING Y', 'ENABLE_IPT_SNAT Y'], ['FORWARD_ALL Y', 'DISABLE_DNAT Y']),
-          );
-          await run.start();
-          fwknopSend(t.ns, t.lan, t.addr.gwLan, keys);
-          const g = await run.waitFor((l) => l.msg === 'grant installed');
-          await run.stop('SIGKILL');
+          const { run, g } = await grantThenKill(4);
           assert.equal(
             tcp(t.lan, t.addr.wan, WAN_PORT),
             t.addr.gwWan,
@@ -643,15 +646,7 @@ for (const backend of BACKENDS) {
         'with the daemon killed (kill -9), the grant stays until the next start removes it (iptables has no kernel timeouts)',
         { timeout: 40_000 },
         async () => {
-          const keys = randomKeys();
-          const run = daemon(
-            keys,
-            lanConf(3, ['ENABLE_IPT_FORWARDING Y', 'ENABLE_IPT_SNAT Y'], ['FORWARD_ALL Y', 'DISABLE_DNAT Y']),
-          );
-          await run.start();
-          fwknopSend(t.ns, t.lan, t.addr.gwLan, keys);
-          const g = await run.waitFor((l) => l.msg === 'grant installed');
-          await run.stop('SIGKILL');
+          const { run, g } = await grantThenKill(3);
           await sleepUntil(expiresAt(g) + 300);
           assert.equal(ownedGrantIds(t.ns, t.gw, backend).length, 1, 'the rules outlive a dead daemon');
           await run.start();

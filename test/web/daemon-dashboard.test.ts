@@ -27,7 +27,7 @@ import { controlSocketPath } from '../../src/web/control-socket.js';
 import { DaemonGatewayControl } from '../../src/web/gateway-control.js';
 import { hashPassword } from '../../src/web/password.js';
 import { dashboardService, isLoopbackListen } from '../../src/web/service.js';
-import { serverConfig, stanza } from '../helpers/fixtures.js';
+import { accessFields, serverConfig, stanza } from '../helpers/fixtures.js';
 import { NOW, packetFrom } from '../helpers/in-process-gateway.js';
 import { FAST_SCRYPT, form, jsonPost, login, memoryLogger, type Harness, type LogLine } from './harness.js';
 import { SseReader } from './sse-reader.js';
@@ -77,7 +77,6 @@ async function setup(o: { dashboard?: boolean; server?: Partial<ServerConfig> } 
   const services = dashboardService(config, a, { metrics, hostnameFor: (ip) => (ip === CLIENT ? 'alice-laptop' : null) });
   const running = await createGateway(config, { ...a, services });
   const listening = logs.find((l) => l.msg === 'dashboard listening');
-  let n = 0;
   return {
     url: listening ? (listening.obj as { url: string }).url : '',
     dir,
@@ -91,17 +90,7 @@ async function setup(o: { dashboard?: boolean; server?: Partial<ServerConfig> } 
     knock: async (user = 'alice') => {
       const before = new Set(running.gateway.liveGrants().map((g) => g.id));
       const payload = encodeSpa(
-        {
-          random_value: String(1_000_000_000_000_000 + n++).slice(0, 16),
-          username: user,
-          timestamp: Math.floor(clock.now() / 1000),
-          version: '3.0.0',
-          message_type: 1,
-          message: '0.0.0.0,tcp/22',
-          nat_access: null,
-          server_auth: null,
-          client_timeout: 0,
-        },
+        accessFields(Math.floor(clock.now() / 1000), { username: user }),
         { key: st.key, hmacKey: st.hmacKey, hmacType: st.hmacType, mode: st.encryptionMode },
         { digestType: 'sha256', random: cryptoRandom },
       );

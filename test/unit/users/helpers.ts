@@ -9,7 +9,7 @@ import { encodeSpa } from '../../../src/core/spa/encode.js';
 import { createGateway, type RunningGateway } from '../../../src/daemon.js';
 import { buildUsers, type Users } from '../../../src/users/setup.js';
 import { counterRandom, LogBuffer, NOW, packetFrom } from '../../helpers/in-process-gateway.js';
-import { serverConfig, stanza } from '../../helpers/fixtures.js';
+import { accessFields, serverConfig, stanza } from '../../helpers/fixtures.js';
 
 export interface UsersInProcess {
   running: RunningGateway;
@@ -46,7 +46,6 @@ export async function startUsersInProcess(
   const random = counterRandom('users');
   const users = buildUsers(config, { store, clock, random, logger });
   const running = await createGateway(config, { store, firewall, source, clock, random, logger, users });
-  let n = 0;
   return {
     running,
     users,
@@ -56,17 +55,7 @@ export async function startUsersInProcess(
     logs,
     knock: (keys, src = '10.0.0.9', username = 'someone') => {
       const payload = encodeSpa(
-        {
-          random_value: String(1_000_000_000_000_000 + n++).slice(0, 16),
-          username,
-          timestamp: Math.floor(clock.now() / 1000),
-          version: '3.0.0',
-          message_type: 1,
-          message: '0.0.0.0,tcp/22',
-          nat_access: null,
-          server_auth: null,
-          client_timeout: 0,
-        },
+        accessFields(Math.floor(clock.now() / 1000), { username }),
         { key: Buffer.from(keys.key, 'base64'), hmacKey: Buffer.from(keys.hmac, 'base64'), hmacType: 'sha256', mode: 'cbc' },
         { digestType: 'sha256', random },
       );
