@@ -17,7 +17,7 @@ const coreRestrictions = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test-output/**', 'public/**', 'scripts/**', 'test/helpers/*.mjs', 'eslint.config.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test-output/**', 'public/**', 'scripts/**/*.mjs', 'test/helpers/*.mjs', 'eslint.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

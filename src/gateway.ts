@@ -5,8 +5,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AccessStanza, GatewayConfig } from './core/config-model.js';
-import { planExpiry, planReconcile } from './core/expiry.js';
+import { MAX_INSTALL_CREDIT_MS, planExpiry, planReconcile } from './core/expiry.js';
 import { FairQueue } from './core/fair-queue.js';
+import { LiveGrants } from './core/live-grants.js';
+import { StanzaHint } from './core/stanza-hint.js';
 import { grantMode, sameRules } from './core/grant-plan.js';
 import type { Grant, GrantCounters, ReceivedPacket, SpaEvent } from './core/model.js';
 import type { Clock, Firewall, Logger, RandomSource, ReplayEntry, Store } from './core/ports.js';
@@ -58,35 +60,9 @@ const HINT_CAPACITY = 100_000;
 const DRAIN_SLICE_MS = 2;
 const DRAIN_SLICE_PACKETS = 256;
 
-/** A bounded map from `ip:`/`mac:` keys to stanza ids, oldest entry evicted first. */
-class StanzaHint {
-  private readonly map = new Map<string, string>();
-
-  constructor(private readonly capacity: number) {}
-
-  lookup(ip: string, mac: string | null): string | null {
-    return this.map.get(`ip:${ip}`) ?? (mac === null ? null : this.map.get(`mac:${mac}`)) ?? null;
-  }
-
-  remember(ip: string, mac: string | null, stanzaId: string): void {
-    this.put(`ip:${ip}`, stanzaId);
-    if (mac !== null) this.put(`mac:${mac}`, stanzaId);
-  }
-
-  clear(): void {
-    this.map.clear();
-  }
-
-  private put(key: string, value: string): void {
-    this.map.delete(key); // re-insert: the map's order is the eviction order
-    this.map.set(key, value);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
-  }
-}
-
 export class Gateway {
   private stanzas: CompiledStanza[];
-  private readonly live = new Map<string, Grant>();
+  private readonly live = new LiveGrants();
   private readonly replay: ReplayCache;
   readonly events: EventLog;
   private readonly emitter = new EventEmitter();
@@ -98,6 +74,7 @@ export class Gateway {
   private readonly hint = new StanzaHint(HINT_CAPACITY);
   private readonly summary: RejectSummary;
   private sweeping: Promise<void> | null = null;
+  private sweepFailed = false;
   private readonly perSource = new Map<string, Promise<void>>();
   readonly stats: GatewayStats;
   private readonly log: Logger;
@@ -214,6 +191,10 @@ export class Gateway {
       v = { kind: 'reject', reason: 'internal', stanza: null, fields: null, digest: null, burnDigest: false };
     }
     if (v.digest && (v.kind !== 'reject' || v.burnDigest)) this.burn(v.digest, p, now);
+    // Remembered at once, not after the install: in a burst from one address the next
+    // packets are verified before the first grant is in the kernel, and each would otherwise
+    // try every stanza before the right one.
+    if (v.kind === 'grant') this.hint.remember(p.srcIp, p.srcMac, v.stanza.id);
     this.later.push({ v, p });
     if (this.later.length === 1) setImmediate(this.runLater);
   }
@@ -294,9 +275,8 @@ export class Gateway {
       this.reject(p, 'firewall_error', v.stanza, user);
       return;
     }
-    g = await this.countFromInstall(g, now, expiresAt, v.timeout);
+    g = await this.countFromInstall(g, now, expiresAt);
     this.live.set(g.id, g);
-    this.hint.remember(p.srcIp, p.srcMac, v.stanza.id);
     this.stats.accepted++;
     const reason = existing ? 'extended' : 'granted';
     this.deps.metrics?.packet('accepted', reason);
@@ -311,14 +291,14 @@ export class Gateway {
 
   /**
    * The client's time counts from when its rules are in place, not from when its packet was
-   * read: the install (milliseconds; more in a burst) is not taken out of its timeout, so access
-   * never ends early. The kernel's own timeouts carry a grace for this (nftables-state.ts);
-   * the sweeper closes at the stored expiry.
+   * read: the install (milliseconds) is not taken out of its timeout, so access never ends
+   * early. Credited up to MAX_INSTALL_CREDIT_MS, inside the grace of the kernel's own timeouts
+   * (nftables-state.ts); the sweeper closes at the stored expiry.
    */
-  private async countFromInstall(g: Grant, start: number, planned: number, timeoutS: number): Promise<Grant> {
-    const installedAt = this.deps.clock.now();
-    if (g.expiresAt !== planned || installedAt <= start) return g;
-    const next: Grant = { ...g, expiresAt: installedAt + timeoutS * 1000 };
+  private async countFromInstall(g: Grant, start: number, planned: number): Promise<Grant> {
+    const credit = Math.min(this.deps.clock.now() - start, MAX_INSTALL_CREDIT_MS);
+    if (g.expiresAt !== planned || credit <= 0) return g;
+    const next: Grant = { ...g, expiresAt: planned + credit };
     try {
       await this.deps.store.saveGrant(next);
       return next;
@@ -340,8 +320,8 @@ export class Gateway {
   }
 
   private findSame(v: GrantVerdict): Grant | undefined {
-    for (const g of this.live.values()) {
-      if (g.stanzaId === v.stanza.id && g.rules.src === v.rules.src && sameRules(g.rules, v.rules)) return g;
+    for (const g of this.live.from(v.rules.src)) {
+      if (g.stanzaId === v.stanza.id && sameRules(g.rules, v.rules)) return g;
     }
     return undefined;
   }
@@ -395,9 +375,16 @@ export class Gateway {
     return this.sweeping;
   }
 
-  /** Next expiry still ahead, for a precise timer beside the once-a-second cron. */
+  /**
+   * When the precise timer beside the once-a-second cron should sweep next: the earliest
+   * expiry, including grants that fell due while a sweep ran (they must not wait for the next
+   * tick). After a failed removal only expiries still ahead count, so a broken firewall is
+   * retried by the cron once a second, not in a tight loop.
+   */
   nextExpiry(): number | null {
-    return planExpiry(this.deps.clock.now(), [...this.live.values()]).nextAt;
+    const now = this.deps.clock.now();
+    const plan = planExpiry(now, [...this.live.values()]);
+    return plan.due.length > 0 && !this.sweepFailed ? now : plan.nextAt;
   }
 
   private async sweepOnce(): Promise<void> {
@@ -409,8 +396,10 @@ export class Gateway {
     }
     try {
       await this.deps.firewall.remove(due);
+      this.sweepFailed = false;
     } catch (e) {
       // Leave them live: the next sweep tries again; nothing is forgotten while rules remain.
+      this.sweepFailed = true;
       this.log.error({ err: e, count: due.length }, 'could not remove expired grants; will retry');
       return;
     }

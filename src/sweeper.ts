@@ -34,6 +34,8 @@ export const DEFAULT_SWEEPER_OPTIONS: SweeperOptions = { reconcileEvery: 30, pru
 export class Sweeper {
   private readonly cron: CronTrigger;
   private timer: NodeJS.Timeout | null = null;
+  /** When the timer fires (the expiry it aims at), or null without a timer. */
+  private target: number | null = null;
   private ticks = 0;
   private stopped = true;
   private pruning: Promise<unknown> | null = null;
@@ -51,7 +53,13 @@ export class Sweeper {
   start(): void {
     this.stopped = false;
     this.cron.start();
-    this.gw.subscribe(() => this.aim());
+    // Only a grant that expires before the current target moves the timer; a removal can only
+    // leave it early, and an early sweep just re-aims. (A full scan in aim() on every change
+    // made a 10,000-grant burst or sweep quadratic.)
+    this.gw.subscribe((c) => {
+      const sooner = this.target === null || c.grant.expiresAt < this.target;
+      if ((c.type === 'granted' || c.type === 'extended') && sooner) this.aim();
+    });
     this.aim();
     this.pruning = this.pruneHistory();
   }
@@ -86,8 +94,10 @@ export class Sweeper {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.target = null;
     const next = this.gw.nextExpiry();
     if (next === null) return;
+    this.target = next;
     const delay = Math.max(0, next - this.clock.now());
     // Timers may fire a little early; the sweep only removes what is due, and re-aims after.
     this.timer = setTimeout(() => void this.gw.sweep().then(() => this.aim()), Math.min(delay + 5, 2_147_000_000));

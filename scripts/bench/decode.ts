@@ -3,7 +3,6 @@
 // configured stanza. Prints figures only; timings on shared machines are noisy.
 import { createHmac, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { HashName } from '../../src/core/model.js';
 import { compileKeys, decodeSpa, precheck, preparePacket } from '../../src/core/spa/decode.js';
 import { encodeSpa } from '../../src/core/spa/encode.js';
 import { HASHES, HASH_NAMES, type SpaFields, type SpaKeys } from '../../src/core/spa/types.js';
@@ -46,17 +45,17 @@ let sink = 0;
 let i = 0;
 
 console.log(
-  `node ${process.version}, packet ${packets[0]!.length} characters (CBC, HMAC-SHA256, SHA-256 digest)`,
+  `node ${process.version}, packet ${packets[0].length} characters (CBC, HMAC-SHA256, SHA-256 digest)`,
 );
 const valid = rate(() => {
-  const r = decodeSpa(preparePacket(Buffer.from(packets[i++ & 255]!)), compiled);
+  const r = decodeSpa(preparePacket(Buffer.from(packets[i++ & 255])), compiled);
   if (r.ok) sink++;
 });
 console.log(
   `valid packets:              ${fmt(valid)} packets/s (${us(valid)} us each, prechecks + HMAC + decrypt + fields)`,
 );
 const bad = rate(() => {
-  const r = decodeSpa(preparePacket(Buffer.from(packets[i++ & 255]!)), wrong);
+  const r = decodeSpa(preparePacket(Buffer.from(packets[i++ & 255])), wrong);
   if (!r.ok) sink++;
 });
 console.log(`wrong-HMAC packets:         ${fmt(bad)} packets/s (${us(bad)} us each, one stanza)`);
@@ -83,7 +82,7 @@ for (const t of HASH_NAMES) {
   const rawKeys = Array.from({ length: N }, () => randomBytes(64));
   const body = p.prefixed.subarray(0, p.prefixed.length - HASHES[t].b64len);
   const naive = rate(() => {
-    for (const k of rawKeys) sink += createHmac(HASHES[t].node, k).update(body).digest()[0]!;
+    for (const k of rawKeys) sink += createHmac(HASHES[t].node, k).update(body).digest()[0];
   }, 700);
   console.log(
     `  ${t.padEnd(9)} ${(1e6 / perPacket / N).toFixed(2)} us/try  -> a junk packet vs ${N} stanzas costs ${(1e3 / perPacket).toFixed(2)} ms` +
@@ -107,7 +106,7 @@ if (sink < 0) console.log(sink);
     stanza({ id: `access.conf:${k + 1}`, key: randomBytes(32), keyIsPassphrase: false, hmacKey: randomBytes(64) }),
   );
   const compiledList = compileStanzas(list);
-  const last = list[N - 1]!;
+  const last = list[N - 1];
   const lastKeys: SpaKeys = { key: last.key, hmacKey: last.hmacKey, hmacType: 'sha256', mode: 'cbc' };
   const run = (payload: Buffer, prefer: string | null = null) =>
     verifyPacket({
@@ -119,8 +118,8 @@ if (sink < 0) console.log(sink);
       preferStanzaId: prefer,
     });
   const pools = {
-    'junk (flood.js: base64, 180..260)': Array.from({ length: 512 }, () => Buffer.from(b64(180 + (randomBytes(1)[0]! % 81)))),
-    'junk starting with "8"': Array.from({ length: 512 }, () => Buffer.from('8' + b64(179 + (randomBytes(1)[0]! % 81)))),
+    'junk (flood.js: base64, 180..260)': Array.from({ length: 512 }, () => Buffer.from(b64(180 + (randomBytes(1)[0] % 81)))),
+    'junk starting with "8"': Array.from({ length: 512 }, () => Buffer.from('8' + b64(179 + (randomBytes(1)[0] % 81)))),
     'wrong HMAC, well formed': Array.from({ length: 64 }, () => {
       const p = encodeSpa(fields, { ...lastKeys, hmacKey: randomBytes(64) }, { digestType: 'sha256', random });
       return Buffer.from(p.slice(0, -43) + b64(42) + 'A');
@@ -130,7 +129,7 @@ if (sink < 0) console.log(sink);
   for (const [name, pool] of Object.entries(pools)) {
     let j = 0;
     const r = rate(() => {
-      if (run(pool[j++ % pool.length]!).kind === 'reject') sink++;
+      if (run(pool[j++ % pool.length]).kind === 'reject') sink++;
     }, 1000);
     console.log(`  ${name.padEnd(36)} ${(1e3 / r).toFixed(3)} ms`);
   }

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TIME_LIMIT_S, harnessSettings, type Daemon, type Profile } from './lib/profiles.js';
-import { loadRun, sideBySide, type RunResult } from './lib/table.js';
+import { loadRun, sideBySide, text, type RunResult } from './lib/table.js';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const harness = resolve(process.env.SHARED_BENCH_DIR ?? join(root, '..', 'shared', 'bench'));
@@ -118,8 +118,8 @@ const cpu = cpus();
 const header = [
   `Gateway benchmark, profile ${profile}, ${new Date().toISOString()}; ${Math.round((Date.now() - t0) / 1000)} s in all`,
   `machine: ${cpu.length} × ${cpu[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`,
-  `spagate: ${String(runs.spagate?.meta.daemon_version ?? '–')}`,
-  `fwknopd: ${String(runs.fwknopd?.meta.daemon_version ?? 'not run')}${reuse ? ` (from ${reuse}, started ${String(runs.fwknopd?.meta.started_utc ?? '?')})` : ''}`,
+  `spagate: ${text(runs.spagate?.meta.daemon_version, '–')}`,
+  `fwknopd: ${text(runs.fwknopd?.meta.daemon_version, 'not run')}${reuse ? ` (from ${reuse}, started ${text(runs.fwknopd?.meta.started_utc, '?')})` : ''}`,
   `raw results: ${outRoot}/<daemon>/ (results.jsonl, summary.md)`,
 ].join('\n');
 const table = sideBySide(runs.spagate ?? null, runs.fwknopd ?? null);

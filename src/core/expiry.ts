@@ -5,6 +5,14 @@
 import type { Grant } from './model.js';
 import type { InstalledGrant } from './ports.js';
 
+/**
+ * A grant's time counts from when its rules are in place (gateway.ts countFromInstall), but
+ * at most this much later than from its verification: kernel timeouts (nftables) are set
+ * before the install with KERNEL_GRACE_MS of slack, which this must stay well inside, or the
+ * kernel would end access before the daemon's stored expiry after a long queue wait.
+ */
+export const MAX_INSTALL_CREDIT_MS = 50;
+
 export interface ExpiryPlan {
   /** Grants whose time is up (expiresAt <= now). */
   due: Grant[];

@@ -24,7 +24,8 @@ daemon_prepare() {
 }
 
 daemon_cmd() {
-  echo "node \"$SPAGATE_BIN\" start -f -c \"\$PB_CONF\" -a \"\$PB_ACCESS\" -i \"\$PB_INTF\" -d \"\$PB_DIGEST\" -p \"\$PB_PIDFILE\" --data-dir \"\$PB_WORK/data\""
+  # The same V8 setting as packaging/spagate.service and the Dockerfile.
+  echo "env NODE_OPTIONS=--max-semi-space-size=1 node \"$SPAGATE_BIN\" start -f -c \"\$PB_CONF\" -a \"\$PB_ACCESS\" -i \"\$PB_INTF\" -d \"\$PB_DIGEST\" -p \"\$PB_PIDFILE\" --data-dir \"\$PB_WORK/data\""
 }
 
 # Logged once capture, firewall and sweeper are up (src/daemon.ts).

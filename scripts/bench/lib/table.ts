@@ -51,14 +51,19 @@ export function median(v: readonly number[]): number | null {
   if (v.length === 0) return null;
   const s = [...v].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** A JSON value as text, or `dflt` for anything that is not a string, number or boolean. */
+export function text(v: unknown, dflt: string): string {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : dflt;
 }
 
 const fix = (x: number | null, d = 1): string => (x === null ? '–' : x.toFixed(d));
 
 function spread(v: readonly number[], d = 1, unit = ''): string {
   if (v.length === 0) return '–';
-  if (v.length === 1) return `${fix(v[0]!, d)}${unit}`;
+  if (v.length === 1) return `${fix(v[0], d)}${unit}`;
   return `${fix(median(v), d)}${unit} (${fix(Math.min(...v), d)}..${fix(Math.max(...v), d)})`;
 }
 
@@ -95,7 +100,7 @@ function expiryRow(r: RunResult): Cell {
   const del = nums(g, 'del_after_exp_ts_ms');
   const extra = del.length ? `; rule removed ${spread(del, 0)} ms after its own _exp_ stamp` : '';
   return cell(
-    `first refused connect ${spread(fail, 0)} ms vs grant seen + ${String(g[0]!.expiry_s)} s (negative = early)${extra}`,
+    `first refused connect ${spread(fail, 0)} ms vs grant seen + ${String(g[0].expiry_s)} s (negative = early)${extra}`,
     median(fail),
   );
 }
@@ -245,11 +250,11 @@ function rowsFor(spagate: RunResult | null, fwknopd: RunResult | null): Row[] {
     { figure: 'CPU per junk packet, 1 stanza', target: '–', of: junkRow(1) },
     { figure: 'CPU per junk packet, 1,000 stanzas', target: '≤ 1 ms', of: junkRow(1000) },
     { figure: 'startup, 1,000 stanzas', target: '–', of: startupRow(1000) },
-    { figure: `${String(manyN ?? 'N')} grants sent as one burst: time until the last is installed`, target: '≤ 2 s (1,000); 10,000 ≤ 10 s', of: burstRow },
-    { figure: `${String(manyN ?? 'N')} grants at expiry`, target: 'all removed within 2 s of their expiry', of: burstExpiryRow, ratio: 'none' },
+    { figure: `${text(manyN, 'N')} grants sent as one burst: time until the last is installed`, target: '≤ 2 s (1,000); 10,000 ≤ 10 s', of: burstRow },
+    { figure: `${text(manyN, 'N')} grants at expiry`, target: 'all removed within 2 s of their expiry', of: burstExpiryRow, ratio: 'none' },
     { figure: 'UDP 64-byte forwarding, static 1-rule reference (no daemon)', target: '–', of: fwdRow(() => 'static_1_rule'), ratio: 'none' },
     { figure: 'UDP 64-byte forwarding, 1 grant', target: '–', of: fwdRow(() => 'daemon_1_grant') },
-    { figure: `UDP 64-byte forwarding, client granted last of ${String(manyN ?? 'N')}`, target: '–', of: fwdRow((r) => `daemon_${String(manyR(r))}_grants_last`) },
+    { figure: `UDP 64-byte forwarding, client granted last of ${text(manyN, 'N')}`, target: '–', of: fwdRow((r) => `daemon_${String(manyR(r))}_grants_last`) },
     { figure: 'UDP forwarding ratio, many live grants vs 1', target: '≥ 0.95 with 10,000 grants (nftables)', of: fwdRatioRow },
     { figure: 'idle CPU, no grants', target: '≤ 0.6 %', of: idleRow },
     { figure: 'peak resident memory during the burst', target: '≤ 200 MB with 10,000 grants, 1,000 stanzas', of: memRow },
@@ -258,7 +263,7 @@ function rowsFor(spagate: RunResult | null, fwknopd: RunResult | null): Row[] {
 }
 
 function manyR(r: RunResult): string {
-  return String(manyRec(r)?.n ?? 'N');
+  return text(manyRec(r)?.n, 'N');
 }
 
 function ratioText(row: Row, s: Cell, f: Cell): string {

@@ -6,6 +6,7 @@
  * element changes and a `commit` to call only after the kernel accepted them.
  */
 import { FirewallError } from '../errors.js';
+import { MAX_INSTALL_CREDIT_MS } from '../expiry.js';
 import type { Grant, GrantCounters } from '../model.js';
 import type { InstalledGrant } from '../ports.js';
 import type { TableListing } from './nftables-listing.js';
@@ -20,12 +21,12 @@ import {
 } from './nftables.js';
 
 /**
- * Added to every kernel timeout. The daemon closes a grant itself at its stored expiry, which
- * it counts from when the install finished (gateway.ts countFromInstall), a few ms after this
- * timeout was computed; the kernel's timeout is the backstop for a dead daemon, so it must not
- * fire first and end access early.
+ * Added to every kernel timeout, which is computed when the batch is planned. The daemon
+ * closes a grant itself at its stored expiry, counted from when the install finished but
+ * never more than MAX_INSTALL_CREDIT_MS later than planned; the kernel's timeout is the
+ * backstop for a dead daemon and must not fire first, so the grace is twice that credit.
  */
-export const KERNEL_GRACE_MS = 100;
+export const KERNEL_GRACE_MS = 2 * MAX_INSTALL_CREDIT_MS;
 
 interface Claim {
   expiresAt: number;

@@ -51,3 +51,21 @@ test('reloading the stanzas forgets the hints', async () => {
     await g.stop();
   }
 });
+
+test('the hint is taken at verification, so the next packet of a burst uses it before the first grant is installed', async () => {
+  const g = await startInProcess({ stanzas: [narrow, wide] });
+  try {
+    // Both knocks wait in the intake queue together; the first grant's install has not begun
+    // when the second is verified.
+    g.knock({ src: '10.0.0.9' });
+    g.knock({ src: '10.0.1.5' });
+    await g.settle();
+    await g.settle();
+    assert.deepEqual(
+      g.running.gateway.liveGrants().map((x) => `${x.rules.src} ${x.stanzaId}`),
+      ['10.0.0.9 access.conf:2', '10.0.1.5 access.conf:2'],
+    );
+  } finally {
+    await g.stop();
+  }
+});
