@@ -14,16 +14,15 @@
 // Prints figures only (no assertion); root only. Bounded: the whole run stops after 5 minutes.
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { defaultDbFile, SqliteStore } from '../../src/adapters/sqlite-store.js';
 import type { Grant, GrantRules } from '../../src/core/model.js';
-import { encodeSpa } from '../../src/core/spa/encode.js';
-import type { SpaKeys } from '../../src/core/spa/types.js';
 import { CLI, DaemonRun, type LogLine } from '../../test/helpers/daemon.js';
 import { gatewayFirewall, type Backend } from '../../test/helpers/firewall-view.js';
 import { isRoot } from '../../test/helpers/netns.js';
 import { startTcpListener, TCP_TOOLS, tcpRate, type RateResult } from '../../test/helpers/tcp.js';
 import { buildTopology, type Topology } from '../../test/helpers/topology.js';
+import { spaPacket } from './lib/scale-lib.js';
 
 const N = 10_000;
 const WAN_PORT = 8022;
@@ -75,27 +74,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 const KEY = randomBytes(32);
 const HMAC_KEY = randomBytes(64);
-const keys: SpaKeys = { key: KEY, hmacKey: HMAC_KEY, hmacType: 'sha256', mode: 'cbc' };
-const random = { bytes: (n: number) => randomBytes(n) };
 
 /** One fresh SPA packet asking for `allowIp` (fwknop's -a): a new grant each time. */
-function packet(allowIp: string): string {
-  return encodeSpa(
-    {
-      random_value: `${randomInt(1e7, 1e8)}${randomInt(1e7, 1e8)}`,
-      username: 'bench',
-      timestamp: Math.floor(Date.now() / 1000),
-      version: '3.0.0',
-      message_type: 1,
-      message: `${allowIp},tcp/22`,
-      nat_access: null,
-      server_auth: null,
-      client_timeout: 0,
-    },
-    keys,
-    { digestType: 'sha256', random },
-  );
-}
+const packet = (allowIp: string): string => spaPacket({ key: KEY, hmacKey: HMAC_KEY }, allowIp);
 
 function confFiles(t: Topology, backend: Backend): { fwknopdConf: string; accessConf: string } {
   const lines = (xs: string[]): string => xs.join('\n') + '\n';

@@ -6,7 +6,7 @@ import { encodeSpa } from '../../../src/core/spa/encode.js';
 import type { SpaFields } from '../../../src/core/spa/types.js';
 import type { AccessStanza } from '../../../src/core/config-model.js';
 import { parseIpv4Net } from '../../../src/core/ipv4.js';
-import { serverConfig, stanza } from '../../helpers/fixtures.js';
+import { accessFields, serverConfig, stanza } from '../../helpers/fixtures.js';
 
 const NOW = 1_800_000_000_000;
 let counter = 0;
@@ -14,18 +14,7 @@ let counter = 0;
 const random = { bytes: (n: number) => createHash('sha512').update(String(counter++)).digest().subarray(0, n) };
 
 function fields(over: Partial<SpaFields> = {}): SpaFields {
-  return {
-    random_value: '1234567890123456',
-    username: 'alice',
-    timestamp: NOW / 1000,
-    version: '3.0.0',
-    message_type: 1,
-    message: '0.0.0.0,tcp/22',
-    nat_access: null,
-    server_auth: null,
-    client_timeout: 0,
-    ...over,
-  };
+  return accessFields(NOW / 1000, { random_value: '1234567890123456', ...over });
 }
 
 function packetFor(s: AccessStanza, f: SpaFields): Buffer {
