@@ -14,6 +14,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
+# npm ci's postinstall rebuilds cap with a settable snapshot length (docs/capture.md).
+COPY scripts/patch-cap.mjs ./scripts/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.build.json ./
 COPY src ./src
@@ -25,10 +27,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
+COPY scripts/patch-cap.mjs ./scripts/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM ${NODE_IMAGE}
-# libpcap for capture; the firewall tools the backends call (iptables is iptables-nft here,
+# libpcap for capture (the patched cap turns on immediate mode without libpcap-dev's
+# libpcap.so); the firewall tools the backends call (iptables is iptables-nft here,
 # nft for the nftables backend); iproute2 for operators; conntrack to cut revoked connections.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libpcap0.8 iptables nftables iproute2 conntrack \

@@ -15,13 +15,16 @@ import { PacketDelivery, type PacketSourceStats } from './packet-delivery.js';
 
 /** The part of the `cap` binding (0.2.x, no type definitions of its own) used here. */
 interface CapHandle {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  /** `snaplen` only with spagate's patch (scripts/patch-cap.mjs); cap 0.2.1 ignores it. */
+  open(device: string, filter: string, bufSize: number, buffer: Buffer, snaplen?: number): string;
   close(): boolean;
   on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): this;
   removeAllListeners(event?: string): this;
 }
 interface CapModule {
   Cap: new () => CapHandle;
+  /** Set by scripts/patch-cap.mjs: a settable snapshot length and immediate mode without dlopen. */
+  spagatePatch?: number;
 }
 
 export interface CapPacketSourceOptions {
@@ -30,7 +33,7 @@ export interface CapPacketSourceOptions {
   filter: string;
   logger: Logger;
   clock: Clock;
-  /** Kernel ring size in bytes (default 32 MiB); see docs/capture.md for the sizing. */
+  /** Kernel ring size in bytes (default 16 MiB); see docs/capture.md for the sizing. */
   bufferSize?: number;
   /**
    * Add spaPrefilter's clause to the filter, so the kernel drops UDP datagrams that the
@@ -42,8 +45,7 @@ export interface CapPacketSourceOptions {
 /**
  * The wire checks of precheck that a BPF filter can make: UDP payload 140..1499 bytes and a
  * first byte a Rijndael packet can start with ('8', '9', '+', '/'). Random junk passes 1 time
- * in 16, so under a junk flood the ring (only ~500 slots of 64 KiB with GRO/TSO on, see
- * docs/capture.md) keeps room for real knocks. Non-UDP traffic the filter admits is left alone.
+ * in 16, so under a junk flood the ring keeps room for real knocks (docs/capture.md). Non-UDP traffic the filter admits is left alone.
  */
 export function withSpaPrefilter(filter: string): string {
   const shape =
@@ -51,9 +53,16 @@ export function withSpaPrefilter(filter: string): string {
   return `${filter.trim() === '' ? '' : `(${filter}) and `}(not udp or (${shape}))`;
 }
 
-/** The binding's snapshot length is fixed at 65535, so one frame never exceeds this. */
+/** cap's own snapshot length is 65535, so one frame never exceeds this. */
 const FRAME_BUFFER = 65536;
-export const DEFAULT_CAPTURE_BUFFER = 32 * 1024 * 1024;
+/**
+ * With the patched binding. The largest frame a knock can come in is 1,597 bytes (Ethernet,
+ * 4 VLAN tags, 60 bytes of IPv4 header, UDP, 1,499 bytes of payload); 1984 makes libpcap's
+ * TPACKET_V2 slot exactly 2 KiB (64 bytes of its header), two to a page. cap's 65535 makes
+ * 64 KiB slots on an interface with GRO or TSO on: 32 times fewer packets in the same ring.
+ */
+export const SPA_SNAPLEN = 1984;
+export const DEFAULT_CAPTURE_BUFFER = 16 * 1024 * 1024;
 
 /**
  * The binding crashes the process (a libuv assertion) when a Cap whose open() failed is
@@ -104,7 +113,7 @@ const MULTIARCH: Partial<Record<string, string>> = {
 };
 
 /**
- * The binding turns on immediate mode only if `dlopen("libpcap.so")` works, and that
+ * cap 0.2.1 (unpatched) turns on immediate mode only if `dlopen("libpcap.so")` works, and that
  * unversioned name comes from the development package (libpcap-dev on Debian). Without
  * it libpcap buffers packets for up to the binding's 1 s read timeout.
  */
@@ -146,6 +155,9 @@ export class CapPacketSource implements PacketSource {
     this.delivery = new PacketDelivery(opts.logger, opts.clock);
   }
 
+  /** The snapshot length of the open capture: SPA_SNAPLEN with the patched binding. */
+  snaplen: number | null = null;
+
   /** The link type of the open capture, or null before start. */
   get linkType(): LinkType | null {
     return this.cap ? this.link : null;
@@ -170,11 +182,12 @@ export class CapPacketSource implements PacketSource {
         `capture buffer size ${bufferSize} must be an integer between ${FRAME_BUFFER} and 2147483647`,
       );
     }
-    const { Cap } = loadCap();
+    const { Cap, spagatePatch } = loadCap();
+    const patched = (spagatePatch ?? 0) >= 1;
     const cap = new Cap();
     let bindingLink: string;
     try {
-      bindingLink = cap.open(iface, filter, bufferSize, this.frame);
+      bindingLink = cap.open(iface, filter, bufferSize, this.frame, patched ? SPA_SNAPLEN : undefined);
     } catch (e) {
       failedHandles.push(cap);
       throw new CaptureError(describeOpenError(iface, filter, (e as Error).message), { cause: e });
@@ -197,11 +210,25 @@ export class CapPacketSource implements PacketSource {
       }
     });
     this.cap = cap;
-    const immediate = immediateModeLikely();
+    this.snaplen = patched ? SPA_SNAPLEN : 65535;
+    const immediate = patched || immediateModeLikely();
     this.logger.info(
-      { interface: iface, filter, linkType: link, bufferSize, immediateMode: immediate },
+      {
+        interface: iface,
+        filter,
+        linkType: link,
+        bufferSize,
+        snaplen: this.snaplen,
+        immediateMode: immediate,
+      },
       'capture started',
     );
+    if (!patched) {
+      this.logger.warn(
+        { interface: iface },
+        'the cap binding is not patched (npm ci runs scripts/patch-cap.mjs; or npm rebuild cap): snapshot length 65535, so the capture ring holds about 32 times fewer packets',
+      );
+    }
     if (!immediate) {
       this.logger.warn(
         { interface: iface },

@@ -43,7 +43,7 @@ export const SERVER_DEFAULTS: Readonly<Record<string, string>> = {
   LOG_LEVEL: 'info',
   NFT_EXE: '/usr/sbin/nft',
   LEASE_FORMAT: 'dnsmasq',
-  PCAP_BUFFER_MB: '32',
+  PCAP_BUFFER_MB: '16',
 };
 
 /** Keywords spagate reads that have no default (unset means "not configured"). */

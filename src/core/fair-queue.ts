@@ -1,10 +1,11 @@
 /**
  * Packets waiting for verification, served round-robin by source. The capture hands packets
  * over far faster than they can be verified (a copy against an HMAC and a decryption), so they
- * wait here instead of in the kernel's capture ring, which holds only ~500 frames and drops
- * whatever arrives next, legitimate knocks included. Serving sources in turn means a flood
+ * wait here instead of in the kernel's capture ring, which drops whatever arrives once it is
+ * full, legitimate knocks included. Serving sources in turn means a flood
  * from one address delays another client's knock by one packet, not by the whole flood.
- * Bounded twice: per source, so one sender cannot take all the room, and in total.
+ * Bounded twice: per source, so one sender cannot take more than half the room (a burst of
+ * 10,000 knocks for as many allow IPs from one address fits), and in total.
  */
 export interface FairQueueLimits {
   /** Packets one source may have waiting; more from it are refused. */
@@ -13,7 +14,7 @@ export interface FairQueueLimits {
   total: number;
 }
 
-export const DEFAULT_QUEUE_LIMITS: FairQueueLimits = { perSource: 8192, total: 32768 };
+export const DEFAULT_QUEUE_LIMITS: FairQueueLimits = { perSource: 16384, total: 32768 };
 
 interface SourceQueue<T> {
   items: (T | undefined)[];

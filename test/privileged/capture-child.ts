@@ -3,6 +3,7 @@
  * one JSON line per event on stdout: {event:'ready'}, {event:'error'} or {event:'packet'}.
  * Usage: node --import tsx capture-child.ts '{"interface":"eth0","filter":"udp port 62201"}'
  */
+import { existsSync } from 'node:fs';
 import { CapPacketSource } from '../../src/adapters/cap-capture.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { SpagateError } from '../../src/core/errors.js';
@@ -15,6 +16,8 @@ const opts = JSON.parse(process.argv[2] ?? '{}') as {
   spaPrefilter?: boolean;
   /** Packets whose payload starts with this are only counted, as a cheap verifier would reject them. */
   quietPrefix?: string;
+  /** After ready, block the event loop (so nothing reads the ring) until this file exists, at most 30 s. */
+  stallUntilFile?: string;
 };
 const quiet = opts.quietPrefix ? Buffer.from(opts.quietPrefix) : null;
 let quietCount = 0;
@@ -51,7 +54,14 @@ try {
     if (quiet && p.payload.subarray(0, quiet.length).equals(quiet)) quietCount++;
     else out({ event: 'packet', ...p, payload: p.payload.toString('hex'), quietCount });
   });
-  out({ event: 'ready', linkType: src.linkType });
+  out({ event: 'ready', linkType: src.linkType, snaplen: src.snaplen });
+  if (opts.stallUntilFile) {
+    out({ event: 'stalling' });
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(opts.stallUntilFile) && Date.now() < deadline) Atomics.wait(cell, 0, 0, 20);
+    out({ event: 'reading' });
+  }
 } catch (e) {
   // Collect garbage now: a failed cap handle that got collected would abort the process.
   const gc = (globalThis as { gc?: () => void }).gc;

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SPA_SNAPLEN } from '../../src/adapters/cap-capture.js';
 import { Netns, requireRoot, IP } from '../helpers/netns.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -251,6 +255,44 @@ test(
       const got = lines.all.filter((l) => l.event === 'packet').map((l) => Buffer.from(l.payload as string, 'hex').toString());
       assert.deepEqual(got, [knock, '/'.repeat(1400)]);
     } finally {
+      await ns.cleanup();
+    }
+  },
+);
+
+test(
+  'CapPacketSource with the patched binding: 2 KiB ring slots, so a 4 MiB ring holds a burst of 1,500 knocks that arrives while nothing reads',
+  { timeout: 90_000 },
+  async (t) => {
+    if (!requireRoot(t)) return;
+    const { ns, gw, cl, gwIf } = setup();
+    const dir = mkdtempSync(join(tmpdir(), 'sg-ring-'));
+    const go = join(dir, 'go');
+    try {
+      // veth has TSO and GSO on: with cap's own 65535 snapshot length libpcap makes 64 KiB
+      // slots, and 4 MiB holds 64 packets.
+      const lines = startChild(ns, gw, {
+        interface: gwIf,
+        filter: 'udp port 62201',
+        bufferSize: 4 * 1024 * 1024,
+        quietPrefix: 'JJJJ',
+        stallUntilFile: go,
+      });
+      const ready = await lines.waitFor((l) => l.event === 'ready', 20_000, 'ready');
+      assert.equal(ready.snaplen, SPA_SNAPLEN, 'the cap binding is not patched (scripts/patch-cap.mjs)');
+      await lines.waitFor((l) => l.event === 'stalling', 20_000, 'the stall');
+      send(ns, cl, [{ port: 62201, payload: 'J'.repeat(200), count: 1500 }]);
+      writeFileSync(go, '');
+      await lines.waitFor((l) => l.event === 'reading', 20_000, 'the end of the stall');
+      send(ns, cl, [{ port: 62201, payload: 'marker-after-stall' }]);
+      const m = await lines.waitFor(
+        (l) => l.event === 'packet' && l.payload === Buffer.from('marker-after-stall').toString('hex'),
+        15_000,
+        'the marker',
+      );
+      assert.equal(m.quietCount, 1500, 'knocks lost in the ring');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
       await ns.cleanup();
     }
   },

@@ -250,8 +250,8 @@ test('server config reports an unreadable fwknopd.conf as an error on line 0', (
   assert.deepEqual(messages(r.errors), ['/nope.conf:0: cannot read configuration file: not found']);
 });
 
-test('PCAP_BUFFER_MB sets the capture ring (32 MiB by default) and refuses sizes out of range with file and line', () => {
-  assert.equal(ok(compile('', stanza())).server.pcapBufferBytes, 32 * 1024 * 1024);
+test('PCAP_BUFFER_MB sets the capture ring (16 MiB by default) and refuses sizes out of range with file and line', () => {
+  assert.equal(ok(compile('', stanza())).server.pcapBufferBytes, 16 * 1024 * 1024);
   assert.equal(ok(compile('PCAP_BUFFER_MB 256', stanza())).server.pcapBufferBytes, 256 * 1024 * 1024);
   for (const bad of ['0', '4096', 'lots']) {
     const m = messages(compile(`PCAP_INTF eth1\nPCAP_BUFFER_MB ${bad}`, stanza()).errors);
