@@ -16,7 +16,7 @@ import {
   conntrackOnTop,
   ownedRules,
   parseIptablesSave,
-  planGrantChanges,
+  planGrantChangesOnto,
   planOrphanRemoval,
   planSetup,
   planTeardown,
@@ -24,6 +24,7 @@ import {
   rulesByGrant,
   type GrantChange,
   type IptablesState,
+  type OwnedRule,
 } from '../core/rules/iptables-state.js';
 import type { CommandRunner } from './command-runner.js';
 
@@ -53,11 +54,23 @@ interface PendingOp {
 }
 
 /**
+ * How long the rules known from the last listing are trusted for new grants and removals.
+ * Listing and parsing 20,000 rules took most of a batch's time with 10,000 grants live; a
+ * listing at least this often still puts back jumps someone deleted by hand.
+ */
+const KNOWN_RULES_TTL_MS = 10_000;
+
+/**
  * fwknopd's iptables layout driven through `iptables-save` and `iptables-restore --noflush`.
  * Calls run one at a time; install/remove calls that arrive while a restore runs are merged
  * into the next restore, and if a merged restore fails each call is retried on its own so
  * only the bad one fails. A restore commits table by table, so when one fails half-way the
  * touched grants are put back to their listed state before the error is thrown.
+ *
+ * A batch of new grants and removals is planned from the rules known since the last listing
+ * (kept up to date by each restore) instead of listing again; a re-install (an extension)
+ * lists, with counters, so the grant's counts carry over. If such a batch fails, what it
+ * committed is undone and it runs again from a fresh listing.
  */
 export class IptablesFirewall implements Firewall {
   readonly backend = 'iptables' as const;
@@ -71,6 +84,10 @@ export class IptablesFirewall implements Firewall {
   private started = false;
   /** Restores run so far (for tests and metrics). */
   restores = 0;
+  /** Each grant's rules as of the last listing and the restores since; null: list first. */
+  private known: Map<string, readonly IptRule[]> | null = null;
+  private knownAt = 0;
+  private knownCtOnTop = false;
 
   constructor(private readonly opts: IptablesFirewallOptions) {
     this.restoreExe = opts.restoreExe ?? `${opts.iptables}-restore`;
@@ -81,6 +98,7 @@ export class IptablesFirewall implements Firewall {
 
   start(o: { flush: boolean }): Promise<void> {
     return this.serial(async () => {
+      this.known = null;
       if (o.flush) await this.teardown();
       const lines = planSetup(await this.list(), this.opts.chains, {
         conntrackAccept: this.opts.conntrackAccept,
@@ -95,6 +113,7 @@ export class IptablesFirewall implements Firewall {
   stop(o: { flush: boolean }): Promise<void> {
     return this.serial(async () => {
       this.started = false;
+      this.known = null;
       if (o.flush) await this.teardown();
     });
   }
@@ -132,6 +151,7 @@ export class IptablesFirewall implements Firewall {
   removeOrphans(keep: ReadonlySet<string>): Promise<string[]> {
     return this.serial(async () => {
       this.needStarted();
+      this.known = null;
       const plan = planOrphanRemoval(await this.list(), this.opts.chains, keep, {
         conntrackAccept: this.opts.conntrackAccept,
       });
@@ -208,38 +228,75 @@ export class IptablesFirewall implements Firewall {
   }
 
   private async applyChanges(changes: readonly GrantChange[]): Promise<void> {
+    const known = this.known;
+    const fresh = known !== null && performance.now() - this.knownAt < KNOWN_RULES_TTL_MS;
+    if (fresh && changes.every((c) => c.kind === 'remove' || !known.has(c.id))) {
+      const ids = [...new Set(changes.map((c) => c.id))];
+      const was = ids.flatMap((id) => known.get(id) ?? []);
+      try {
+        await this.plannedRestore(known, changes, this.knownCtOnTop, [], ids);
+        return;
+      } catch (e) {
+        this.known = null;
+        this.log.debug({ err: errText(e) }, 'batch from known rules failed; undoing it and listing');
+        await this.repair(was, ids);
+      }
+    }
     // With counters, so a re-installed grant's rules keep their counts (planGrantChanges).
     const state = await this.list(true);
-    const { chains, conntrackAccept, rulePrepend } = this.opts;
+    const { chains, conntrackAccept } = this.opts;
+    const ct = conntrackOnTop(state, chains, conntrackAccept);
+    const current = new Map<string, readonly IptRule[]>(rulesByGrant(state, chains));
+    const ids = [...new Set(changes.map((c) => c.id))];
+    const was = ids.flatMap((id) => current.get(id) ?? []);
+    this.known = null;
+    try {
+      await this.plannedRestore(current, changes, ct, planSetup(state, chains, { conntrackAccept }), ids);
+    } catch (e) {
+      await this.repair(was, ids);
+      throw e;
+    }
+    this.known = current;
+    this.knownAt = performance.now();
+    this.knownCtOnTop = ct;
+  }
+
+  /** Plans `changes` onto `current` (which then holds what the restore leaves) and restores. */
+  private async plannedRestore(
+    current: Map<string, readonly IptRule[]>,
+    changes: readonly GrantChange[],
+    ctOnTop: boolean,
+    setup: RestoreLine[],
+    ids: readonly string[],
+  ): Promise<void> {
     const lines = [
-      ...planSetup(state, chains, { conntrackAccept }),
-      ...planGrantChanges(state, chains, changes, {
-        prepend: rulePrepend,
-        conntrackOnTop: conntrackOnTop(state, chains, conntrackAccept),
+      ...setup,
+      ...planGrantChangesOnto(current, this.opts.chains, changes, {
+        prepend: this.opts.rulePrepend,
+        conntrackOnTop: ctOnTop,
       }),
     ];
     if (lines.length === 0) return;
-    const ids = [...new Set(changes.map((c) => c.id))];
-    try {
-      await this.restore(
-        lines,
-        `grants ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ` and ${ids.length - 5} more` : ''}`,
-      );
-    } catch (e) {
-      await this.repair(state, ids);
-      throw e;
-    }
+    await this.restore(
+      lines,
+      `grants ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ` and ${ids.length - 5} more` : ''}`,
+    );
   }
 
-  /** Puts the given grants' rules back as they were listed before a failed restore (tables commit separately). */
-  private async repair(before: IptablesState, ids: readonly string[]): Promise<void> {
+  /**
+   * Puts the given grants' rules back as they were before a failed restore (`was`; tables
+   * commit separately, so a restore can fail half-way).
+   */
+  private async repair(was: readonly IptRule[], ids: readonly string[]): Promise<void> {
     const wanted = new Set(ids);
-    const after = await this.list();
     const key = (r: IptRule): string => `${r.table} ${r.chain} ${r.args.join(' ')}`;
-    const pick = (s: IptablesState): IptRule[] =>
-      ownedRules(s, this.opts.chains).filter((r) => r.owner && wanted.has(r.owner.id));
-    const was = pick(before);
-    const now = pick(after);
+    let now: OwnedRule[];
+    try {
+      now = ownedRules(await this.list(), this.opts.chains).filter((r) => r.owner && wanted.has(r.owner.id));
+    } catch (e) {
+      this.log.error({ err: errText(e) }, 'could not list rules to undo a partly applied iptables batch');
+      return;
+    }
     const wasKeys = new Set(was.map(key));
     const nowKeys = new Set(now.map(key));
     const lines: RestoreLine[] = [

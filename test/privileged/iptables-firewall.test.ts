@@ -241,6 +241,52 @@ test(
 );
 
 test(
+  'iptables firewall plans new grants and removals from the rules it knows, and lists again when a rule was changed by hand',
+  { timeout: 60_000 },
+  async (t) => {
+    await withGateway(t, ALL_CHAINS, async (ns, gw, fw, runner) => {
+      const save = `${IPTABLES}-save`;
+      const fwd = (i: number) =>
+        grant(`k${i}`, {
+          src: `10.2.0.${i}`,
+          forward: { all: true },
+          snat: { all: true, kind: 'MASQUERADE' },
+        });
+      await fw.start({ flush: true });
+      await fw.install([fwd(0)]);
+      const listed = runner.count(save);
+      for (const i of [1, 2, 3]) await fw.install([fwd(i)]);
+      await fw.remove([fwd(3)]);
+      assert.equal(runner.count(save), listed, 'new grants and a removal listed the ruleset');
+      assert.equal(
+        saved(ns, gw).filter((l) => l.includes('spagate:k')).length,
+        6,
+        'k0..k2: a FORWARD and a MASQUERADE rule each',
+      );
+
+      // An admin deletes k1's FORWARD rule (position 3, below the conntrack accept and k0).
+      const k1 = saved(ns, gw).find(
+        (l) => l.startsWith('filter -A FWKNOP_FORWARD') && l.includes('spagate:k1'),
+      );
+      assert.ok(k1, 'k1 has a FORWARD rule');
+      ns.exec(gw, IPTABLES, ['-t', 'filter', '-D', 'FWKNOP_FORWARD', '3']);
+      assert.ok(
+        !saved(ns, gw).some((l) => l.startsWith('filter -A FWKNOP_FORWARD') && l.includes('spagate:k1')),
+      );
+      // Its removal from the known rules fails on the missing rule; it is undone and redone from a listing.
+      await fw.remove([fwd(1)]);
+      assert.ok(runner.count(save) > listed, 'the failed batch was followed by a listing');
+      assert.deepEqual(
+        saved(ns, gw).filter((l) => l.includes('spagate:k1')),
+        [],
+        'nothing of k1 is left',
+      );
+      assert.deepEqual((await fw.listInstalled()).map((g) => g.id).sort(), ['k0', 'k2']);
+    });
+  },
+);
+
+test(
   'iptables firewall leaves no partial grant when a restore fails and spares the rest of a merged batch',
   { timeout: 60_000 },
   async (t) => {

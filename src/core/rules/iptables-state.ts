@@ -247,7 +247,20 @@ export function planGrantChanges(
   changes: readonly GrantChange[],
   opts: { prepend: boolean; conntrackOnTop: boolean },
 ): RestoreLine[] {
-  const current = new Map<string, readonly IptRule[]>(rulesByGrant(state, chains));
+  return planGrantChangesOnto(new Map(rulesByGrant(state, chains)), chains, changes, opts);
+}
+
+/**
+ * planGrantChanges against a map of each grant's rules (from a listing, or kept since one),
+ * which it updates to what the lines leave in place. Counters are carried only from listed
+ * rules (SavedRule); rules kept since a listing have none.
+ */
+export function planGrantChangesOnto(
+  current: Map<string, readonly IptRule[]>,
+  chains: IptChains,
+  changes: readonly GrantChange[],
+  opts: { prepend: boolean; conntrackOnTop: boolean },
+): RestoreLine[] {
   const lines: RestoreLine[] = [];
   const fwd = chains.forward;
   for (const ch of changes) {
