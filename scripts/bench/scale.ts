@@ -10,8 +10,9 @@
 //   4. (nftables) 64-byte UDP forwarding through the gateway, client granted last of 10,000
 //      vs alone
 //   5. (nftables) idle CPU of the daemon with no grants
+//   6. the daemon's resident memory once the grants have ended
 // Prints figures only, never asserts. Root only. BENCH_QUICK=1: 2,000 grants, shorter waits.
-// BENCH_SCALE_N overrides the grant count (smoke checks).
+// BENCH_SCALE_N overrides the grant count (smoke checks); BENCH_SCALE_BACKENDS picks backends.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,14 +48,18 @@ import {
 } from './lib/scale-rounds.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-// The daemon (a child) runs with the V8 setting of packaging/spagate.service and the Dockerfile.
-process.env.NODE_OPTIONS = '--max-semi-space-size=1';
+/** The V8 settings of packaging/spagate.service and the Dockerfile; BENCH_NODE_FLAGS replaces them (to compare). */
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1').split(' ');
 const N = Number(process.env.BENCH_SCALE_N ?? (QUICK ? 2000 : 10_000));
 const STANZAS = 1000;
+const BACKENDS = (process.env.BENCH_SCALE_BACKENDS ?? 'nftables iptables')
+  .split(/\s+/)
+  .filter((b): b is Backend => b === 'nftables' || b === 'iptables');
 /** Long enough for the burst, the memory reading and the forwarding runs before anything is due. */
 const TIMEOUT_S = QUICK ? 25 : 40;
 const IDLE_MS = QUICK ? 3000 : 10_000;
 const IDLE_SETTLE_MS = QUICK ? 5000 : 20_000;
+const AFTER_IDLE_MS = QUICK ? 5000 : 20_000;
 const IPERF_S = QUICK ? 2 : 3;
 const IPERF_RUNS = QUICK ? 1 : 5;
 const IPERF_PORT = 5201;
@@ -221,7 +226,7 @@ async function runBackend(backend: Backend): Promise<void> {
   const d = new DaemonRun(t.ns, t.gw, {
     fwknopdConf: fwknopdConf(t.gwLanIf, backend),
     accessConf: accessConf(stanzas, TIMEOUT_S),
-  });
+  }, NODE_FLAGS);
   open.d = d;
   const nft = backend === 'nftables';
   if (nft) await startIperfServer(t);
@@ -301,6 +306,15 @@ async function runBackend(backend: Backend): Promise<void> {
     note(`1 live grant, before the burst: ${runsText(summarize(alone))}`);
     note(`1 live grant, after the expiry: ${runsText(after)}`);
   }
+  // Without V8's memory reducer an idle heap is not shrunk on a timer: what the daemon keeps
+  // once the grants are gone is a figure of its own.
+  await sleep(AFTER_IDLE_MS);
+  const m = memoryOf(pid);
+  row(
+    backend,
+    `6. daemon memory ${AFTER_IDLE_MS / 1000} s after the bursts' grants ended (none live): VmRSS ${mb(m.rssKb)}, RssAnon ${mb(m.anonKb)} (peak VmHWM ${mb(m.hwmKb)})`,
+    '–',
+  );
   await d.stop('SIGTERM');
   const leftover = ownedGrantIds(t.ns, t.gw, backend).filter((id) => burst.ids.has(id) || full.ids.has(id));
   if (leftover.length > 0)
@@ -313,7 +327,7 @@ try {
     `node ${process.version}; ${int(N)} grants, ${int(STANZAS)} stanzas (client's last), ` +
       `FW_ACCESS_TIMEOUT ${TIMEOUT_S} s${QUICK ? ' (quick)' : ''}; namespaces removed afterwards`,
   );
-  for (const backend of ['nftables', 'iptables'] as const) await runBackend(backend);
+  for (const backend of BACKENDS) await runBackend(backend);
   console.log(`\nsummary (${sec(performance.now() - began)} in all):`);
   for (const line of summary) console.log(line);
 } catch (e) {

@@ -29,6 +29,8 @@ export class DaemonRun {
     private readonly ns: Netns,
     private readonly nsName: string,
     files: { fwknopdConf: string; accessConf: string },
+    /** Node/V8 flags before the script (the bench runs the daemon as its systemd unit does). */
+    private readonly nodeFlags: readonly string[] = [],
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'spagate-e2e-'));
     writeFileSync(join(this.dir, 'fwknopd.conf'), files.fwknopdConf);
@@ -43,7 +45,7 @@ export class DaemonRun {
   /** Start and wait until it logs 'spagate listening'. */
   async start(extra: string[] = []): Promise<void> {
     const args = [CLI, 'start', '-f', '-c', join(this.dir, 'fwknopd.conf'), '-a', join(this.dir, 'access.conf'), '--data-dir', this.dataDir, '-p', join(this.dir, 'spagate.pid'), ...extra];
-    const child = this.ns.spawn(this.nsName, process.execPath, args);
+    const child = this.ns.spawn(this.nsName, process.execPath, [...this.nodeFlags, ...args]);
     this.child = child;
     this.runStart = this.lines.length;
     let buf = '';

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { buildGrantRules } from '../../../src/core/rules/iptables.js';
 import {
   conntrackOnTop,
@@ -53,6 +54,46 @@ test('save tokenizer keeps quoted comments as one argument', () => {
   ]);
   assert.deepEqual(tokenizeRule('-A X --comment "a \\" b"'), ['-A', 'X', '--comment', 'a " b']);
   assert.throws(() => tokenizeRule('-A X --comment "open'));
+});
+
+/** The rules of the tokenizer spelled out a character at a time, to check the sliced one against. */
+function referenceTokens(line: string): string[] | 'unbalanced' {
+  const out: string[] = [];
+  let cur = '';
+  let inToken = false;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      inToken = true;
+    } else if (c === '"') {
+      quoted = !quoted;
+      inToken = true;
+    } else if (!quoted && ' \t\n\r\v\f'.includes(c)) {
+      if (inToken) out.push(cur);
+      cur = '';
+      inToken = false;
+    } else {
+      cur += c;
+      inToken = true;
+    }
+  }
+  if (quoted) return 'unbalanced';
+  if (inToken) out.push(cur);
+  return out;
+}
+
+test('save tokenizer agrees with the character-by-character rules on any mix of blanks, quotes and escapes', () => {
+  const piece = fc.constantFrom(' ', '\t', '"', '\\', 'a', 'bc', '-A', '_exp_1', ':', '\\"', '""');
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 24 }).map((p) => p.join('')), (line) => {
+      const want = referenceTokens(line);
+      if (want === 'unbalanced') assert.throws(() => tokenizeRule(line), /unbalanced quote/);
+      else assert.deepEqual(tokenizeRule(line), want);
+    }),
+    { numRuns: 2000, seed: 7 },
+  );
 });
 
 test('save parser finds grants and sums their counters over owned chains only', () => {
