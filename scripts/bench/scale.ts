@@ -49,7 +49,7 @@ import {
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** The V8 settings of packaging/spagate.service and the Dockerfile; BENCH_NODE_FLAGS replaces them (to compare). */
-const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1').split(' ');
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1').split(/\s+/).filter(Boolean);
 const N = Number(process.env.BENCH_SCALE_N ?? (QUICK ? 2000 : 10_000));
 const STANZAS = 1000;
 const BACKENDS = (process.env.BENCH_SCALE_BACKENDS ?? 'nftables iptables')
