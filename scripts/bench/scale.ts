@@ -52,9 +52,12 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1').split(/\s+/).filter(Boolean);
 const N = Number(process.env.BENCH_SCALE_N ?? (QUICK ? 2000 : 10_000));
 const STANZAS = 1000;
-const BACKENDS = (process.env.BENCH_SCALE_BACKENDS ?? 'nftables iptables')
-  .split(/\s+/)
-  .filter((b): b is Backend => b === 'nftables' || b === 'iptables');
+const BACKENDS = (process.env.BENCH_SCALE_BACKENDS ?? 'nftables iptables').split(/\s+/).filter(Boolean);
+const unknownBackend = BACKENDS.find((b) => b !== 'nftables' && b !== 'iptables');
+if (unknownBackend !== undefined || BACKENDS.length === 0) {
+  console.error(`scale bench: BENCH_SCALE_BACKENDS takes nftables and/or iptables, not "${unknownBackend ?? ''}"`);
+  process.exit(2);
+}
 /** Long enough for the burst, the memory reading and the forwarding runs before anything is due. */
 const TIMEOUT_S = QUICK ? 25 : 40;
 const IDLE_MS = QUICK ? 3000 : 10_000;
@@ -306,8 +309,8 @@ async function runBackend(backend: Backend): Promise<void> {
     note(`1 live grant, before the burst: ${runsText(summarize(alone))}`);
     note(`1 live grant, after the expiry: ${runsText(after)}`);
   }
-  // Without V8's memory reducer an idle heap is not shrunk on a timer: what the daemon keeps
-  // once the grants are gone is a figure of its own.
+  // V8 gives back a burst's heap only once the daemon has been quiet for a while (its memory
+  // reducer): what the daemon keeps after the grants are gone is a figure of its own.
   await sleep(AFTER_IDLE_MS);
   const m = memoryOf(pid);
   row(
@@ -327,7 +330,7 @@ try {
     `node ${process.version}; ${int(N)} grants, ${int(STANZAS)} stanzas (client's last), ` +
       `FW_ACCESS_TIMEOUT ${TIMEOUT_S} s${QUICK ? ' (quick)' : ''}; namespaces removed afterwards`,
   );
-  for (const backend of BACKENDS) await runBackend(backend);
+  for (const backend of BACKENDS as Backend[]) await runBackend(backend);
   console.log(`\nsummary (${sec(performance.now() - began)} in all):`);
   for (const line of summary) console.log(line);
 } catch (e) {

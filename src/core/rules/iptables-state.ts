@@ -58,7 +58,10 @@ export class IptablesState {
 
 const BACKSLASH = 0x5c;
 const QUOTE = 0x22;
-/** ASCII blanks (space, tab, line ends): all iptables-restore's own splitter knows. */
+/**
+ * ASCII whitespace. iptables-restore itself splits on space, tab and newline only; iptables-save
+ * prints no other blank outside quotes, so the wider set changes nothing it reads back.
+ */
 const isBlank = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
 
 /**
